@@ -1,0 +1,134 @@
+//! Building the app: state, routes and the middleware every request passes through.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
+
+use crate::auth::TokenKeys;
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::token::Secret;
+use crate::error::ApiError;
+use crate::state::{AccessCache, AppState};
+use tills_storage::Store;
+
+/// Bodies over this answer `413 payload_too_large`.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the app needs beyond its storage.
+pub struct AppConfig {
+    pub jwt_secret: Secret,
+    pub token_ttl: Duration,
+    pub redis_configured: bool,
+}
+
+pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> AppState {
+    AppState {
+        store,
+        tokens: Arc::new(TokenKeys::new(&config.jwt_secret, config.token_ttl)),
+        throttle: Arc::new(LoginThrottle::default()),
+        access: AccessCache::default(),
+        metrics: crate::telemetry::metrics_handle(),
+        redis_configured: config.redis_configured,
+    }
+}
+
+/// The whole app: routes plus middleware (request id, one log line and one metric per request,
+/// panics caught, a timeout, the body limit, storeId sanitizing).
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    crate::http::routes()
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { method_not_allowed() })
+        .layer(middleware::from_fn(crate::isolation::note_store_id_in_query))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(middleware::from_fn(observe))
+                .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)),
+        )
+}
+
+fn method_not_allowed() -> Response {
+    let body =
+        serde_json::json!({"error": {"code": "method_not_allowed", "message": "this path does not take this method"}});
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+/// One span per request carrying its id, one log line at info when it ends, and the
+/// `tills_http_request_duration_seconds` histogram.
+async fn observe(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
+    let id =
+        req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-").to_owned();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let response = next.run(req).instrument(span.clone()).await;
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    metrics::histogram!(
+        "tills_http_request_duration_seconds",
+        "route" => route.clone(), "method" => method.to_string(), "status" => status.to_string()
+    )
+    .record(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, ms = elapsed.as_secs_f64() * 1000.0, "request failed");
+        } else {
+            tracing::info!(status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+        }
+    });
+    response
+}
+
+/// Serves until `shutdown` resolves; requests in flight then finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

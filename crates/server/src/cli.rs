@@ -1,0 +1,175 @@
+//! The `tills` command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use tills_domain::{Email, Name, NewPassword};
+use tills_storage::PoolConfig;
+
+use crate::app::{self, AppConfig};
+use crate::auth::password;
+use crate::auth::token::Secret;
+
+#[derive(Parser, Debug)]
+#[command(name = "tills", version, about = "Tills: a point-of-sale server for many stores, and its terminal")]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Where data lives: `postgres://…` for PostgreSQL, `sqlite://…` for a file. Default: a
+    /// SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// The data directory of the embedded default (SQLite file, demo secret).
+    #[arg(long, env = "TILLS_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+}
+
+impl DbArgs {
+    pub fn url(&self) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => Ok(url.trim().to_owned()),
+            _ => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
+                Ok(format!("sqlite://{}", self.data_dir.join("tills.db").display()))
+            }
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (SQLite migrates itself; PostgreSQL needs `tills migrate` or --migrate).
+    Serve(ServeArgs),
+    /// Apply the database migrations (on PostgreSQL, as the owner: also creates the tills_app role).
+    Migrate,
+    /// Platform administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TILLS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Redis for the product cache; without it the cache is in-process only.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Secret for signing tokens (at least 32 characters). Every instance of one deployment
+    /// needs the same. `--demo` generates one and keeps it in the data directory.
+    #[arg(long, env = "TILLS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// How long a login token lasts, in hours.
+    #[arg(long, env = "TILLS_TOKEN_TTL_HOURS", default_value_t = 12)]
+    pub token_ttl_hours: u64,
+    /// Database connections per instance.
+    #[arg(long, env = "TILLS_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Run the migrations before serving (PostgreSQL).
+    #[arg(long)]
+    pub migrate: bool,
+    /// Bootstrap a platform admin and a demo store with its users and catalog, and print how to
+    /// log in.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a platform admin, or reset the password of an existing one (safe to run again).
+    CreatePlatformAdmin {
+        #[arg(long)]
+        email: String,
+        /// The password (at least 10 characters); or set TILLS_ADMIN_PASSWORD.
+        #[arg(long, env = "TILLS_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "Platform admin")]
+        name: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.db.url()?;
+    match cli.command {
+        Command::Migrate => {
+            tills_storage::migrate(&url).await.context("running the migrations")?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::CreatePlatformAdmin { email, password: pw, name } } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let pw = NewPassword::parse(&pw).map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+            let name = Name::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let store = tills_storage::connect(&url, &PoolConfig::default()).await.context("opening the database")?;
+            let hash = password::hash(pw.expose().to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let created = store.upsert_platform_admin(&email, name.as_str(), &hash).await?;
+            println!("platform admin {email} {}", if created { "created" } else { "updated (password reset)" });
+            Ok(())
+        }
+        Command::Serve(args) => serve(&cli.db, &url, args).await,
+    }
+}
+
+async fn serve(db: &DbArgs, url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let secret = match (&args.jwt_secret, args.demo) {
+        (Some(s), _) if s.len() >= 32 => Secret(s.clone()),
+        (Some(_), _) => bail!("TILLS_JWT_SECRET must be at least 32 characters"),
+        (None, true) => Secret(demo_secret(&db.data_dir)?),
+        (None, false) => bail!(
+            "TILLS_JWT_SECRET is not set: give every instance the same secret of at least 32 characters \
+             (for example `export TILLS_JWT_SECRET=$(openssl rand -hex 32)`), or run `tills serve --demo`"
+        ),
+    };
+    if args.migrate || (args.demo && tills_storage::is_postgres_url(url)) {
+        tills_storage::migrate(url).await.context("running the migrations")?;
+    }
+    let pool = PoolConfig { max_connections: args.db_max_connections, ..PoolConfig::default() };
+    let store = tills_storage::connect(url, &pool).await.context("opening the database")?;
+    let config = AppConfig {
+        jwt_secret: secret,
+        token_ttl: Duration::from_secs(args.token_ttl_hours.max(1) * 3600),
+        redis_configured: args.redis_url.is_some(),
+    };
+    let state = app::state(store.clone(), &config);
+    let listener =
+        tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = store.backend(), "Tills is listening");
+    if args.demo {
+        let demo = crate::demo::bootstrap(&store).await?;
+        println!("{}", demo.instructions(&format!("http://{addr}")));
+    } else {
+        println!("Tills is listening on http://{addr} ({})", store.backend());
+    }
+    app::serve(listener, app::router(state), app::shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The demo's signing secret, generated once and kept in the data directory so tokens survive
+/// a restart.
+fn demo_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    use rand::RngCore;
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("jwt-secret");
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && s.trim().len() >= 32
+    {
+        return Ok(s.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret)
+}

@@ -1,0 +1,171 @@
+//! Platform administration: stores, their status and support tokens (`platform_admin`).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tills_domain::{Currency, Email, Name, NewPassword, Role, StoreId, new_id};
+use tills_storage::{NewAudit, NewStore, NewUser, StoreStatus};
+
+use crate::auth::{PlatformCaller, password};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::http::pagination::{self, Page};
+use crate::http::store::{StoreView, parse_invoice_prefix};
+use crate::state::AppState;
+use crate::time::parse_timezone;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateStore {
+    id: String,
+    name: String,
+    currency: String,
+    timezone: Option<String>,
+    prices_include_tax: Option<bool>,
+    invoice_prefix: Option<String>,
+    owner: Owner,
+}
+
+#[derive(Deserialize)]
+pub struct Owner {
+    email: String,
+    name: String,
+    password: String,
+}
+
+pub async fn create_store(
+    State(state): State<AppState>,
+    caller: PlatformCaller,
+    ApiJson(req): ApiJson<CreateStore>,
+) -> ApiResult<(StatusCode, Json<StoreView>)> {
+    let id = StoreId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
+    let name = Name::parse(&req.name).map_err(|e| ApiError::invalid("name", e))?;
+    let currency = Currency::parse(&req.currency).map_err(|e| ApiError::invalid("currency", e))?;
+    let timezone = req.timezone.as_deref().map(str::trim).unwrap_or("UTC");
+    parse_timezone(timezone).map_err(|e| ApiError::invalid("timezone", e))?;
+    let invoice_prefix = match &req.invoice_prefix {
+        Some(p) => parse_invoice_prefix(p)?,
+        None => "INV-".to_owned(),
+    };
+    let email = Email::parse(&req.owner.email).map_err(|e| ApiError::invalid("owner.email", e))?;
+    let owner_name = Name::parse(&req.owner.name).map_err(|e| ApiError::invalid("owner.name", e))?;
+    let pw = NewPassword::parse(&req.owner.password).map_err(|e| ApiError::invalid("owner.password", e))?;
+    let hash = password::hash(pw.expose().to_owned()).await?;
+
+    let new = NewStore {
+        id: id.clone(),
+        name: name.into_string(),
+        currency: currency.code().to_owned(),
+        currency_decimals: currency.decimals(),
+        timezone: timezone.to_owned(),
+        prices_include_tax: req.prices_include_tax.unwrap_or(false),
+        invoice_prefix,
+    };
+    let owner = NewUser {
+        id: new_id(),
+        email: email.clone(),
+        name: owner_name.into_string(),
+        role: Role::Admin,
+        password_hash: hash,
+    };
+    let audit = NewAudit::new("store.create")
+        .by(Some(caller.admin_id), None)
+        .target(&id)
+        .detail(serde_json::json!({"owner": email.as_str()}));
+    let created = state.store.create_store(new, owner, audit).await?;
+    state.access.forget_store(&id).await;
+    Ok((StatusCode::CREATED, Json(StoreView::from(&created))))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub async fn list_stores(
+    State(state): State<AppState>,
+    _caller: PlatformCaller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<StoreView>>> {
+    let limit = pagination::limit(q.limit)?;
+    let filters = pagination::fingerprint(&["stores"]);
+    let after: Option<String> = pagination::decode(q.cursor.as_deref(), &filters)?;
+    let after = after.map(|a| StoreId::parse(&a)).transpose().map_err(|_| ApiError::invalid("cursor", "bad cursor"))?;
+    let rows = state.store.list_stores(after.as_ref(), limit + 1).await?;
+    Ok(Json(pagination::page(rows, limit, &filters, |s| s.id.to_string(), |s| StoreView::from(&s))))
+}
+
+pub async fn get_store(
+    State(state): State<AppState>,
+    _caller: PlatformCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StoreView>> {
+    let id = StoreId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let store = state.store.get_store(&id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(StoreView::from(&store)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchStore {
+    name: Option<String>,
+    status: Option<String>,
+}
+
+pub async fn patch_store(
+    State(state): State<AppState>,
+    caller: PlatformCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PatchStore>,
+) -> ApiResult<Json<StoreView>> {
+    let id = StoreId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let mut store = state.store.get_store(&id).await?.ok_or(ApiError::NotFound)?;
+    let before = store.status;
+    if let Some(name) = req.name {
+        store.name = Name::parse(&name).map_err(|e| ApiError::invalid("name", e))?.into_string();
+    }
+    if let Some(status) = req.status {
+        store.status = StoreStatus::parse(status.trim())
+            .ok_or_else(|| ApiError::invalid("status", "status is active or suspended"))?;
+    }
+    let action = match (before, store.status) {
+        (StoreStatus::Active, StoreStatus::Suspended) => "store.suspend",
+        (StoreStatus::Suspended, StoreStatus::Active) => "store.reactivate",
+        _ => "store.update",
+    };
+    let audit = NewAudit::new(action).by(Some(caller.admin_id), None).target(&id);
+    let saved = state.store.save_store(&store, audit).await?;
+    // This instance refuses the store's tokens from now on; the others within ACCESS_TTL.
+    state.access.forget_store(&id).await;
+    Ok(Json(StoreView::from(&saved)))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportToken {
+    token: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A token with role `admin` in the store, for at most one hour, written to its audit log.
+pub async fn support_token(
+    State(state): State<AppState>,
+    caller: PlatformCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SupportToken>> {
+    let id = StoreId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    state.store.get_store(&id).await?.ok_or(ApiError::NotFound)?;
+    let ttl = Duration::from_secs(3600).min(state.tokens.ttl);
+    let (token, expires_at) =
+        state.tokens.issue(caller.admin_id, Some(id.as_str()), Role::Admin, Some(ttl), Some(caller.admin_id))?;
+    let audit = NewAudit::new("support.token")
+        .by(Some(caller.admin_id), None)
+        .target(&id)
+        .detail(serde_json::json!({"expiresAt": expires_at}));
+    state.store.append_audit(&id, audit).await?;
+    Ok(Json(SupportToken { token, expires_at }))
+}

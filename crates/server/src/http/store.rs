@@ -1,0 +1,187 @@
+//! The caller's store: `GET|PATCH /api/v1/store`.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use tills_domain::ScaleFormat;
+use tills_storage::{NewAudit, StoreRecord};
+
+use crate::auth::StoreCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use crate::time::parse_timezone;
+
+/// A store with all its settings, as API.md shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreView {
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+    pub currency_decimals: u8,
+    pub timezone: String,
+    pub prices_include_tax: bool,
+    pub invoice_prefix: String,
+    pub address: Option<String>,
+    pub tax_id: Option<String>,
+    pub receipt_footer: Option<String>,
+    pub scale_barcodes: Vec<ScaleFormat>,
+    pub status: &'static str,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&StoreRecord> for StoreView {
+    fn from(s: &StoreRecord) -> Self {
+        StoreView {
+            id: s.id.to_string(),
+            name: s.name.clone(),
+            currency: s.currency.clone(),
+            currency_decimals: s.currency_decimals,
+            timezone: s.timezone.clone(),
+            prices_include_tax: s.prices_include_tax,
+            invoice_prefix: s.invoice_prefix.clone(),
+            address: s.address.clone(),
+            tax_id: s.tax_id.clone(),
+            receipt_footer: s.receipt_footer.clone(),
+            scale_barcodes: s.scale_barcodes.clone(),
+            status: s.status.as_str(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+pub async fn get(State(state): State<AppState>, caller: StoreCaller) -> ApiResult<Json<StoreView>> {
+    let store = state.store.get_store(&caller.store).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(StoreView::from(&store)))
+}
+
+/// `PATCH /store`: any setting but `id`, `status` and `currency`. A field sent as `null` is
+/// cleared (for the optional texts).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StorePatch {
+    name: Option<String>,
+    timezone: Option<String>,
+    prices_include_tax: Option<bool>,
+    invoice_prefix: Option<String>,
+    #[serde(default, with = "double_option")]
+    address: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    tax_id: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    receipt_footer: Option<Option<String>>,
+    scale_barcodes: Option<Vec<ScaleFormat>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<StoreView>> {
+    caller.require_admin()?;
+    // Fields that exist but may not be changed here get a clear answer.
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&body) {
+        for fixed in ["id", "status", "currency", "currencyDecimals"] {
+            if map.contains_key(fixed) {
+                return Err(ApiError::invalid(fixed, format!("{fixed} cannot be changed here")));
+            }
+        }
+    }
+    let body = strip_store_id(&body);
+    let ApiJson(patch) = ApiJson::<StorePatch>(crate::extract::parse_json(&body)?);
+    let mut store = state.store.get_store(&caller.store).await?.ok_or(ApiError::NotFound)?;
+    let mut changed = Vec::new();
+    if let Some(name) = patch.name {
+        store.name = tills_domain::Name::parse(&name).map_err(|e| ApiError::invalid("name", e))?.into_string();
+        changed.push("name");
+    }
+    if let Some(tz) = patch.timezone {
+        parse_timezone(tz.trim()).map_err(|e| ApiError::invalid("timezone", e))?;
+        store.timezone = tz.trim().to_owned();
+        changed.push("timezone");
+    }
+    if let Some(v) = patch.prices_include_tax {
+        store.prices_include_tax = v;
+        changed.push("pricesIncludeTax");
+    }
+    if let Some(prefix) = patch.invoice_prefix {
+        store.invoice_prefix = parse_invoice_prefix(&prefix)?;
+        changed.push("invoicePrefix");
+    }
+    for (field, value, target) in [
+        ("address", patch.address, &mut store.address),
+        ("taxId", patch.tax_id, &mut store.tax_id),
+        ("receiptFooter", patch.receipt_footer, &mut store.receipt_footer),
+    ] {
+        if let Some(value) = value {
+            let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            if value.as_ref().is_some_and(|v| v.chars().count() > 1000) {
+                return Err(ApiError::invalid(field, "at most 1000 characters"));
+            }
+            *target = value;
+            changed.push(field);
+        }
+    }
+    if let Some(formats) = patch.scale_barcodes {
+        validate_scale_formats(&formats, store.currency_decimals)?;
+        store.scale_barcodes = formats;
+        changed.push("scaleBarcodes");
+    }
+    let audit = NewAudit::new("store.settings")
+        .by(caller.actor(), None)
+        .target(&caller.store)
+        .detail(serde_json::json!({"changed": changed}));
+    let saved = state.store.save_store(&store, audit).await?;
+    state.access.forget_store(&caller.store).await;
+    Ok(Json(StoreView::from(&saved)))
+}
+
+/// The store id in a PATCH body is ignored (and counted) like everywhere else.
+fn strip_store_id(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut map)) if map.contains_key("storeId") || map.contains_key("store_id") => {
+            crate::isolation::note_store_id_in_body(body);
+            map.remove("storeId");
+            map.remove("store_id");
+            serde_json::to_vec(&map).unwrap_or_default()
+        }
+        _ => body.to_vec(),
+    }
+}
+
+pub fn parse_invoice_prefix(prefix: &str) -> ApiResult<String> {
+    let p = prefix.trim();
+    if p.chars().count() > 20 || p.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ApiError::invalid("invoicePrefix", "an invoice prefix is at most 20 characters without spaces"));
+    }
+    Ok(p.to_owned())
+}
+
+fn validate_scale_formats(formats: &[ScaleFormat], currency_decimals: u8) -> ApiResult<()> {
+    if formats.len() > 20 {
+        return Err(ApiError::invalid("scaleBarcodes", "at most 20 formats"));
+    }
+    for (i, f) in formats.iter().enumerate() {
+        f.validate(currency_decimals).map_err(|e| ApiError::invalid(format!("scaleBarcodes[{i}]"), e))?;
+        for (j, g) in formats.iter().enumerate().take(i) {
+            if f.prefix.starts_with(&g.prefix) || g.prefix.starts_with(&f.prefix) {
+                return Err(ApiError::invalid(
+                    format!("scaleBarcodes[{i}].prefix"),
+                    format!("overlaps the prefix of scaleBarcodes[{j}]"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

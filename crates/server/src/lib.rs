@@ -1,0 +1,18 @@
+//! Tills server: the HTTP layer (axum), the services behind it, and the `tills` command.
+//!
+//! A request flows: middleware (request id, metrics, body limit, storeId sanitizing) →
+//! an auth extractor ([`auth::StoreCaller`], the only source of a `StoreId`) → a handler in
+//! [`http`] → storage ([`tills_storage::Store`]). See docs/ARCHITECTURE.md.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod isolation;
+pub mod openapi;
+pub mod state;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,103 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use moka::future::Cache;
+use tills_domain::{Id, Role, StoreId};
+use tills_storage::{Store, StoreRecord};
+
+use crate::auth::TokenKeys;
+use crate::auth::throttle::LoginThrottle;
+use crate::error::ApiError;
+
+/// How long another instance may keep answering with a store's old status or a user's old
+/// role: API.md's "within five seconds". The instance that makes the change drops its entry
+/// at once.
+pub const ACCESS_TTL: Duration = Duration::from_secs(4);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<TokenKeys>,
+    pub throttle: Arc<LoginThrottle>,
+    pub access: AccessCache,
+    pub metrics: PrometheusHandle,
+    /// Whether a Redis is configured (the cache issue gives it its tiers).
+    pub redis_configured: bool,
+}
+
+/// The live state a request's rights depend on, cached for [`ACCESS_TTL`] so a request costs
+/// no database round trip to authorize.
+#[derive(Clone)]
+pub struct AccessCache {
+    stores: Cache<StoreId, Option<Arc<StoreRecord>>>,
+    users: Cache<(StoreId, Id), Option<(Role, bool)>>,
+    platform_admins: Cache<Id, bool>,
+}
+
+impl Default for AccessCache {
+    fn default() -> Self {
+        AccessCache {
+            stores: Cache::builder().max_capacity(100_000).time_to_live(ACCESS_TTL).build(),
+            users: Cache::builder().max_capacity(1_000_000).time_to_live(ACCESS_TTL).build(),
+            platform_admins: Cache::builder().max_capacity(10_000).time_to_live(ACCESS_TTL).build(),
+        }
+    }
+}
+
+impl AccessCache {
+    /// The store's record (settings and status), `None` when it does not exist.
+    pub async fn store(&self, db: &Arc<dyn Store>, id: &StoreId) -> Result<Option<Arc<StoreRecord>>, ApiError> {
+        let db = db.clone();
+        let key = id.clone();
+        self.stores
+            .try_get_with(id.clone(), async move { db.get_store(&key).await.map(|s| s.map(Arc::new)) })
+            .await
+            .map_err(|e| ApiError::from(clone_storage_error(&e)))
+    }
+
+    /// The user's current role and whether it is active; `None` when deleted or unknown.
+    pub async fn user(&self, db: &Arc<dyn Store>, store: &StoreId, id: Id) -> Result<Option<(Role, bool)>, ApiError> {
+        let db = db.clone();
+        let key_store = store.clone();
+        self.users
+            .try_get_with((store.clone(), id), async move {
+                db.get_user(&key_store, id).await.map(|u| u.map(|u| (u.role, u.active)))
+            })
+            .await
+            .map_err(|e| ApiError::from(clone_storage_error(&e)))
+    }
+
+    pub async fn platform_admin_exists(&self, db: &Arc<dyn Store>, id: Id) -> Result<bool, ApiError> {
+        let db = db.clone();
+        self.platform_admins
+            .try_get_with(id, async move { db.get_platform_admin(id).await.map(|a| a.is_some()) })
+            .await
+            .map_err(|e| ApiError::from(clone_storage_error(&e)))
+    }
+
+    pub async fn forget_store(&self, id: &StoreId) {
+        self.stores.invalidate(id).await;
+    }
+
+    pub async fn forget_user(&self, store: &StoreId, id: Id) {
+        self.users.invalidate(&(store.clone(), id)).await;
+    }
+}
+
+/// moka shares one error between concurrent waiters behind an `Arc`; rebuild an owned one.
+fn clone_storage_error(e: &tills_storage::StorageError) -> tills_storage::StorageError {
+    use tills_storage::StorageError as E;
+    match e {
+        E::NotFound => E::NotFound,
+        E::Unique(k) => E::Unique(*k),
+        E::InvalidReference => E::InvalidReference,
+        E::Conflict(c) => E::Conflict(c),
+        E::Unavailable(m) => E::Unavailable(m.clone()),
+        E::TenantViolation(m) => E::TenantViolation(m.clone()),
+        E::Corrupt(m) => E::Corrupt(m.clone()),
+        E::Other(m) => E::Other(m.clone()),
+    }
+}

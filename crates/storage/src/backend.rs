@@ -1,0 +1,146 @@
+//! The two backends: connection, migrations and the start of every transaction.
+//!
+//! Everything else is written once, in the resource modules, for both backends (see
+//! `for_each_backend!`): the SQL is the same text for SQLite and PostgreSQL, and the only
+//! differences live here.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Executor, Postgres, Sqlite, Transaction};
+use tills_domain::StoreId;
+
+use crate::{Result, StorageError};
+
+/// The role the server's queries run as on PostgreSQL: no owner, no `BYPASSRLS`.
+pub const APP_ROLE: &str = "tills_app";
+
+static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Pool settings shared by both backends.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the database counts as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(3) }
+    }
+}
+
+/// PostgreSQL, the production backend. Every transaction names its store with
+/// `SET LOCAL tills.store_id`, and row-level security checks each row against it.
+#[derive(Clone)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+/// SQLite, the embedded default: a file in the data directory, WAL, one writer at a time.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+impl PgStore {
+    /// Locks the store's row until the transaction ends: serializes changes that must see
+    /// each other (the last-admin rule).
+    pub(crate) const LOCK_STORE_ROW: &'static str = "SELECT id FROM stores WHERE id = $1 FOR UPDATE";
+
+    /// Connects for serving: every pooled connection switches to `tills_app` unless it
+    /// logged in as that role.
+    pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    let user: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&mut *conn).await?;
+                    if user != APP_ROLE {
+                        conn.execute("SET ROLE tills_app").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    /// Runs the migrations as the URL's user (the owner): creates `tills_app` when missing.
+    pub async fn migrate(url: &str) -> Result<()> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
+        let pool = PgPoolOptions::new().max_connections(1).connect_with(options).await?;
+        PG_MIGRATIONS.run(&pool).await.map_err(|e| StorageError::Other(e.to_string()))?;
+        pool.close().await;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A transaction acting for `store`: `BEGIN` and `SET LOCAL` in one round trip.
+    pub(crate) async fn scoped(&self, store: &StoreId, _write: bool) -> Result<Transaction<'static, Postgres>> {
+        // StoreId holds only [a-z0-9_-], so quoting it is safe.
+        let begin = format!("BEGIN; SET LOCAL tills.store_id = '{}'", store.as_str());
+        Ok(self.pool.begin_with(AssertSqlSafe(begin)).await?)
+    }
+
+    /// A transaction on data that belongs to no store (stores, platform admins).
+    pub(crate) async fn global(&self, _write: bool) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+impl SqliteStore {
+    /// A write transaction already holds SQLite's one write lock.
+    pub(crate) const LOCK_STORE_ROW: &'static str = "SELECT id FROM stores WHERE id = $1";
+
+    /// Opens (creating when missing) the database file and migrates it.
+    pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StorageError::Other(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout.max(Duration::from_secs(10)))
+            .connect_with(options)
+            .await?;
+        SQLITE_MIGRATIONS.run(&pool).await.map_err(|e| StorageError::Other(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// SQLite has no row-level security; writes take the write lock at their start
+    /// (`BEGIN IMMEDIATE`) so concurrent requests queue instead of failing.
+    pub(crate) async fn scoped(&self, _store: &StoreId, write: bool) -> Result<Transaction<'static, Sqlite>> {
+        self.global(write).await
+    }
+
+    pub(crate) async fn global(&self, write: bool) -> Result<Transaction<'static, Sqlite>> {
+        Ok(if write { self.pool.begin_with("BEGIN IMMEDIATE").await? } else { self.pool.begin().await? })
+    }
+}
+
+/// Writes one implementation for both backends: `for_each_backend!(impl_x)` expands
+/// `impl_x!(PgStore)` and `impl_x!(SqliteStore)`.
+macro_rules! for_each_backend {
+    ($m:ident) => {
+        $m!($crate::backend::PgStore);
+        $m!($crate::backend::SqliteStore);
+    };
+}
+pub(crate) use for_each_backend;

@@ -1,0 +1,70 @@
+//! Tills storage: one trait, [`Store`], with a SQLite and a PostgreSQL backend.
+//!
+//! Every method that touches store data takes a [`StoreId`], which only the HTTP layer's auth
+//! extractor produces from a verified token, and every statement on a store table carries a
+//! `store_id` condition (or insert column) — checked by a test that reads all the SQL. On
+//! PostgreSQL, row-level security is the second wall: each transaction starts with
+//! `SET LOCAL tills.store_id`, and the server's role cannot see or write another store's rows.
+//!
+//! Queries are built at run time (`query_as` + `FromRow`) rather than with the compile-time
+//! macros: one SQL text serves both backends, and the build needs no live database.
+
+mod audit;
+mod backend;
+mod error;
+mod platform;
+mod users;
+
+use std::sync::Arc;
+
+pub use audit::{AuditFilter, AuditRecord, AuditRepo, NewAudit};
+pub use backend::{APP_ROLE, PgStore, PoolConfig, SqliteStore};
+pub use error::{Result, StorageError, UniqueKey};
+pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};
+pub use tills_domain::StoreId;
+pub use users::{NewUser, UserChanges, UserRecord, UserRepo};
+
+/// Everything Tills keeps. The app state holds an `Arc<dyn Store>`.
+pub trait Store: PlatformRepo + UserRepo + AuditRepo + Send + Sync + 'static {
+    /// Which backend this is, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// True for `postgres://` and `postgresql://` URLs.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens the store a URL names: PostgreSQL for `postgres://…` (migrated beforehand by
+/// `tills migrate`), SQLite otherwise (migrated here).
+pub async fn connect(url: &str, config: &PoolConfig) -> Result<Arc<dyn Store>> {
+    if is_postgres_url(url) {
+        Ok(Arc::new(PgStore::connect(url, config).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::connect(url, config).await?))
+    }
+}
+
+/// Runs the migrations for a URL (on PostgreSQL as the URL's user, who should own the schema).
+pub async fn migrate(url: &str) -> Result<()> {
+    if is_postgres_url(url) {
+        PgStore::migrate(url).await
+    } else {
+        SqliteStore::connect(url, &PoolConfig::default()).await.map(|_| ())
+    }
+}
+
+/// Decodes a timestamp column (TIMESTAMPTZ on PostgreSQL, RFC 3339 text on SQLite).
+pub(crate) type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -1,0 +1,229 @@
+//! A store's user accounts.
+
+use async_trait::async_trait;
+use tills_domain::{Email, Id, Role, StoreId};
+
+use crate::audit::{NewAudit, insert_audit};
+use crate::backend::for_each_backend;
+use crate::{Result, StorageError, Timestamp};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: Id,
+    pub store_id: StoreId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    pub password_hash: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Id,
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// A change to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub password_hash: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[async_trait]
+pub trait UserRepo {
+    async fn create_user(&self, store: &StoreId, user: NewUser, audit: NewAudit) -> Result<UserRecord>;
+    async fn get_user(&self, store: &StoreId, id: Id) -> Result<Option<UserRecord>>;
+    async fn find_user_by_email(&self, store: &StoreId, email: &Email) -> Result<Option<UserRecord>>;
+    /// Users ordered by email then id, after `after`.
+    async fn list_users(&self, store: &StoreId, after: Option<(&str, Id)>, limit: i64) -> Result<Vec<UserRecord>>;
+    /// Applies `changes`. Refuses (`Conflict("last_admin")`) a change that would leave the store
+    /// without an active admin; the check and the write are one transaction.
+    async fn update_user(
+        &self,
+        store: &StoreId,
+        id: Id,
+        changes: UserChanges,
+        audit: Option<NewAudit>,
+    ) -> Result<UserRecord>;
+    /// Deletes the account (its sales keep their cashier id), with the same last-admin rule.
+    async fn delete_user(&self, store: &StoreId, id: Id, audit: NewAudit) -> Result<()>;
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Id,
+    store_id: String,
+    email: String,
+    name: String,
+    role: String,
+    active: bool,
+    password_hash: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl TryFrom<UserRow> for UserRecord {
+    type Error = StorageError;
+    fn try_from(r: UserRow) -> Result<Self> {
+        Ok(UserRecord {
+            id: r.id,
+            store_id: StoreId::parse(&r.store_id).map_err(StorageError::corrupt)?,
+            email: r.email,
+            name: r.name,
+            role: Role::parse_store_role(&r.role).map_err(StorageError::corrupt)?,
+            active: r.active,
+            password_hash: r.password_hash,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+pub(crate) const INSERT_USER: &str = "INSERT INTO users (store_id, id, email, name, role, password_hash, active, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, true, $7, $7)";
+const SELECT_USER: &str = "SELECT id, store_id, email, name, role, active, password_hash, created_at, updated_at \
+     FROM users WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL";
+const SELECT_USER_BY_EMAIL: &str = "SELECT id, store_id, email, name, role, active, password_hash, created_at, updated_at \
+     FROM users WHERE store_id = $1 AND email = $2 AND deleted_at IS NULL";
+const LIST_USERS: &str = "SELECT id, store_id, email, name, role, active, password_hash, created_at, updated_at \
+     FROM users WHERE store_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR email > $2 OR (email = $2 AND id > $3)) \
+     ORDER BY email, id LIMIT $4";
+const UPDATE_USER: &str = "UPDATE users SET name = COALESCE($3, name), role = COALESCE($4, role), \
+     password_hash = COALESCE($5, password_hash), active = COALESCE($6, active), updated_at = $7 \
+     WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL";
+const DELETE_USER: &str = "UPDATE users SET deleted_at = $3, active = false, updated_at = $3 \
+     WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL";
+const COUNT_ACTIVE_ADMINS: &str = "SELECT COUNT(*) FROM users \
+     WHERE store_id = $1 AND role = 'admin' AND active AND deleted_at IS NULL";
+
+macro_rules! impl_user_repo {
+    ($backend:ty) => {
+        #[async_trait]
+        impl UserRepo for $backend {
+            async fn create_user(&self, store: &StoreId, u: NewUser, audit: NewAudit) -> Result<UserRecord> {
+                let mut tx = self.scoped(store, true).await?;
+                sqlx::query(INSERT_USER)
+                    .bind(store.as_str())
+                    .bind(u.id)
+                    .bind(u.email.as_str())
+                    .bind(&u.name)
+                    .bind(u.role.as_str())
+                    .bind(&u.password_hash)
+                    .bind(tills_domain::now())
+                    .execute(&mut *tx)
+                    .await?;
+                insert_audit!(tx, store, &audit)?;
+                let row: UserRow =
+                    sqlx::query_as(SELECT_USER).bind(store.as_str()).bind(u.id).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn get_user(&self, store: &StoreId, id: Id) -> Result<Option<UserRecord>> {
+                let mut tx = self.scoped(store, false).await?;
+                let row: Option<UserRow> =
+                    sqlx::query_as(SELECT_USER).bind(store.as_str()).bind(id).fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                row.map(UserRecord::try_from).transpose()
+            }
+
+            async fn find_user_by_email(&self, store: &StoreId, email: &Email) -> Result<Option<UserRecord>> {
+                let mut tx = self.scoped(store, false).await?;
+                let row: Option<UserRow> = sqlx::query_as(SELECT_USER_BY_EMAIL)
+                    .bind(store.as_str())
+                    .bind(email.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.map(UserRecord::try_from).transpose()
+            }
+
+            async fn list_users(
+                &self,
+                store: &StoreId,
+                after: Option<(&str, Id)>,
+                limit: i64,
+            ) -> Result<Vec<UserRecord>> {
+                let mut tx = self.scoped(store, false).await?;
+                let rows: Vec<UserRow> = sqlx::query_as(LIST_USERS)
+                    .bind(store.as_str())
+                    .bind(after.map(|a| a.0))
+                    .bind(after.map(|a| a.1))
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows.into_iter().map(UserRecord::try_from).collect()
+            }
+
+            async fn update_user(
+                &self,
+                store: &StoreId,
+                id: Id,
+                c: UserChanges,
+                audit: Option<NewAudit>,
+            ) -> Result<UserRecord> {
+                let mut tx = self.scoped(store, true).await?;
+                // Serializes admin changes of one store (SQLite already holds the write lock).
+                sqlx::query(Self::LOCK_STORE_ROW).bind(store.as_str()).execute(&mut *tx).await?;
+                let done = sqlx::query(UPDATE_USER)
+                    .bind(store.as_str())
+                    .bind(id)
+                    .bind(c.name.as_deref())
+                    .bind(c.role.map(Role::as_str))
+                    .bind(c.password_hash.as_deref())
+                    .bind(c.active)
+                    .bind(tills_domain::now())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                let admins: i64 =
+                    sqlx::query_scalar(COUNT_ACTIVE_ADMINS).bind(store.as_str()).fetch_one(&mut *tx).await?;
+                if admins == 0 {
+                    return Err(StorageError::Conflict("last_admin"));
+                }
+                if let Some(audit) = &audit {
+                    insert_audit!(tx, store, audit)?;
+                }
+                let row: UserRow =
+                    sqlx::query_as(SELECT_USER).bind(store.as_str()).bind(id).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn delete_user(&self, store: &StoreId, id: Id, audit: NewAudit) -> Result<()> {
+                let mut tx = self.scoped(store, true).await?;
+                sqlx::query(Self::LOCK_STORE_ROW).bind(store.as_str()).execute(&mut *tx).await?;
+                let done = sqlx::query(DELETE_USER)
+                    .bind(store.as_str())
+                    .bind(id)
+                    .bind(tills_domain::now())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                let admins: i64 =
+                    sqlx::query_scalar(COUNT_ACTIVE_ADMINS).bind(store.as_str()).fetch_one(&mut *tx).await?;
+                if admins == 0 {
+                    return Err(StorageError::Conflict("last_admin"));
+                }
+                insert_audit!(tx, store, &audit)?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+for_each_backend!(impl_user_repo);

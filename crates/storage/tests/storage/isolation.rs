@@ -1,0 +1,106 @@
+//! Store isolation at the storage layer, and row-level security on PostgreSQL.
+
+use sqlx::{AssertSqlSafe, Executor, Row};
+use tills_domain::{Email, Role};
+use tills_storage::{NewAudit, PgStore, PoolConfig, StorageError, UserChanges};
+use tills_testkit::{Backend, TestDb};
+
+use crate::{Ctx, both_backends, make_store, new_user, sid};
+
+async fn another_stores_users_are_invisible(ctx: Ctx) {
+    let s = &ctx.store;
+    let (a, b) = (sid("iso-a"), sid("iso-b"));
+    make_store(s, "iso-a").await;
+    make_store(s, "iso-b").await;
+    let b_user = s.create_user(&b, new_user("bob@b.test", Role::Cashier), NewAudit::new("user.create")).await.unwrap();
+
+    assert!(s.get_user(&a, b_user.id).await.unwrap().is_none());
+    assert!(s.find_user_by_email(&a, &Email::parse("bob@b.test").unwrap()).await.unwrap().is_none());
+    assert!(s.list_users(&a, None, 100).await.unwrap().iter().all(|u| u.store_id == a));
+    let r = s.update_user(&a, b_user.id, UserChanges { name: Some("pwned".into()), ..Default::default() }, None).await;
+    assert!(matches!(r, Err(StorageError::NotFound)), "{r:?}");
+    let r = s.delete_user(&a, b_user.id, NewAudit::new("user.delete")).await;
+    assert!(matches!(r, Err(StorageError::NotFound)), "{r:?}");
+    assert_eq!(s.get_user(&b, b_user.id).await.unwrap().unwrap().name, "bob");
+}
+both_backends!(another_stores_users_are_invisible_story, another_stores_users_are_invisible);
+
+/// Through the server's own connections (role `tills_app`), a query that forgets its store_id
+/// condition still sees only the store the transaction names, and cannot write elsewhere.
+#[tokio::test]
+async fn row_level_security_is_the_second_wall() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = tills_storage::connect(&db.url, &PoolConfig::default()).await.unwrap();
+    make_store(&store, "rls-a").await;
+    make_store(&store, "rls-b").await;
+    store.create_user(&sid("rls-b"), new_user("b2@b.test", Role::Cashier), NewAudit::new("user.create")).await.unwrap();
+
+    let pg = PgStore::connect(&db.url, &PoolConfig::default()).await.unwrap();
+    let pool = pg.pool();
+    let role: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(pool).await.unwrap();
+    assert_eq!(role, "tills_app", "the server's connections run as tills_app");
+
+    // No store named: no rows at all.
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await.unwrap();
+    assert_eq!(n, 0, "an unscoped SELECT sees no store's rows");
+
+    // Store A named: an unscoped SELECT sees A's rows only.
+    let mut tx = pool.begin_with("BEGIN; SET LOCAL tills.store_id = 'rls-a'").await.unwrap();
+    let rows = tx.fetch_all("SELECT store_id FROM users").await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows.iter().all(|r| r.get::<String, _>(0) == "rls-a"));
+    // …and cannot insert a row for store B.
+    let insert = tx
+        .execute(AssertSqlSafe(format!(
+            "INSERT INTO users (store_id, id, email, name, role, password_hash, active, created_at, updated_at) \
+             VALUES ('rls-b', '{}', 'evil@b.test', 'Evil', 'admin', 'x', true, now(), now())",
+            tills_domain::new_id()
+        )))
+        .await;
+    let err = insert.expect_err("row-level security must refuse the write");
+    assert!(matches!(StorageError::from(err), StorageError::TenantViolation(_)));
+    tx.rollback().await.unwrap();
+
+    // Nor update or delete B's rows while naming A.
+    let mut tx = pool.begin_with("BEGIN; SET LOCAL tills.store_id = 'rls-a'").await.unwrap();
+    let done = tx.execute("UPDATE users SET name = 'pwned' WHERE store_id = 'rls-b'").await.unwrap();
+    assert_eq!(done.rows_affected(), 0);
+    let done = tx.execute("DELETE FROM audit_log").await;
+    assert!(done.is_err(), "tills_app may not delete audit entries");
+    tx.rollback().await.unwrap();
+
+    // The server's role is not the owner and cannot switch RLS off.
+    let bypass: bool = sqlx::query_scalar("SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(!bypass);
+    assert!(pool.execute("ALTER TABLE users DISABLE ROW LEVEL SECURITY").await.is_err());
+}
+
+/// The audit log keeps every entry: even the owner cannot change or delete one.
+#[tokio::test]
+async fn audit_log_is_append_only_on_both_backends() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend).await;
+        let store = tills_storage::connect(&db.url, &PoolConfig::default()).await.unwrap();
+        make_store(&store, "append-only").await;
+        let owner = owner_pool_exec(&db, "UPDATE audit_log SET action = 'x'").await;
+        assert!(owner.is_err(), "{backend:?}: update must fail");
+        let owner = owner_pool_exec(&db, "DELETE FROM audit_log").await;
+        assert!(owner.is_err(), "{backend:?}: delete must fail");
+    }
+}
+
+async fn owner_pool_exec(db: &TestDb, sql: &'static str) -> Result<u64, sqlx::Error> {
+    match db.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await?;
+            pool.execute(sql).await.map(|r| r.rows_affected())
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await?;
+            pool.execute(sql).await.map(|r| r.rows_affected())
+        }
+    }
+}

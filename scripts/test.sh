@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs the whole Tills test suite: unit tests, the storage story on SQLite and PostgreSQL, and the
+# HTTP suites, against a real PostgreSQL and a real Redis. They are started when they are
+# installed but not running, installed (Debian) when missing, and otherwise this script stops
+# with a message that says what to do. It never skips a suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${TILLS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export TILLS_TEST_DATABASE_URL="$PG_URL"
+export TILLS_TEST_REDIS_URL="${TILLS_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+apt_install() {
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    die "$* is missing: install it (Debian: sudo apt-get install -y $*) and run this again"
+  fi
+}
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+ensure_postgres() {
+  pg_up && return
+  command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
+  if [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then apt_install postgresql; fi
+  say "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  for _ in $(seq 1 30); do pg_up && return; sleep 1; done
+  die "PostgreSQL is not answering on 127.0.0.1:5432. Start it: pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start"
+}
+
+ensure_redis() {
+  redis_up && return
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  say "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+  for _ in $(seq 1 30); do redis_up && return; sleep 1; done
+  die "Redis is not answering on 127.0.0.1:6379. Start it: redis-server --daemonize yes --port 6379"
+}
+
+command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust (https://rustup.rs) and run this again"
+ensure_postgres
+ensure_redis
+
+# Databases left behind by an interrupted earlier run (each test drops its own when it ends).
+psql "$PG_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'tills\_t\_%'" 2>/dev/null |
+  while read -r db; do psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true; done
+
+say "cargo test (SQLite, PostgreSQL $PG_URL, Redis $TILLS_TEST_REDIS_URL)"
+cargo test --workspace --locked
