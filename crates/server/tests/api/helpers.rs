@@ -1,0 +1,197 @@
+//! Test harness: spawn an app on a fresh database, log in, call the API.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tills_server::app::{self, AppConfig};
+use tills_server::auth::token::Secret;
+use tills_storage::{PoolConfig, Store};
+use tills_testkit::{Backend, TestDb};
+
+pub const SECRET: &str = "test-secret-0123456789-0123456789-abcdef";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Runs one async test body against SQLite and against PostgreSQL, as two tests.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestApp::spawn(tills_testkit::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::TestApp::spawn(tills_testkit::Backend::Postgres).await).await
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub db: TestDb,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A response: status and JSON body (Null when empty or not JSON).
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Res {
+    /// The error code of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let db = TestDb::new(backend).await;
+        Self::spawn_on(db).await
+    }
+
+    pub async fn spawn_on(db: TestDb) -> TestApp {
+        let store = tills_storage::connect(&db.url, &PoolConfig::default()).await.expect("connect");
+        Self::spawn_with_store(db, store).await
+    }
+
+    pub async fn spawn_with_store(db: TestDb, store: Arc<dyn Store>) -> TestApp {
+        let config = AppConfig {
+            jwt_secret: Secret(SECRET.into()),
+            token_ttl: Duration::from_secs(3600),
+            redis_configured: false,
+        };
+        let state = app::state(store.clone(), &config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app::serve(listener, app::router(state), async move {
+            let _ = rx.await;
+        }));
+        TestApp { addr, base: format!("http://{addr}"), client: reqwest::Client::new(), store, db, shutdown: Some(tx) }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Res { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Res {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Res {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Res {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, token: &str) -> Res {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Sends raw bytes as a JSON body.
+    pub async fn raw(&self, method: Method, path: &str, token: Option<&str>, body: Vec<u8>) -> Res {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+        Res { status, body, headers }
+    }
+
+    /// Logs in and returns the token (panics unless 200).
+    pub async fn login(&self, store: Option<&str>, email: &str, password: &str) -> String {
+        let mut body = json!({"email": email, "password": password});
+        if let Some(s) = store {
+            body["store"] = json!(s);
+        }
+        let res = self.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await;
+        let body = res.expect(200);
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A platform admin `root@tills.test` and its token.
+    pub async fn platform_token(&self) -> String {
+        let hash = tills_server::auth::password::hash(PASSWORD.into()).await.unwrap();
+        self.store
+            .upsert_platform_admin(&tills_domain::Email::parse("root@tills.test").unwrap(), "Root", &hash)
+            .await
+            .unwrap();
+        self.login(None, "root@tills.test", PASSWORD).await
+    }
+
+    /// Creates store `id` through the API (owner `admin@<id>.test`) and returns the owner's token.
+    pub async fn create_store(&self, platform: &str, id: &str) -> String {
+        self.post(
+            "/api/v1/admin/stores",
+            platform,
+            json!({"id": id, "name": format!("Store {id}"), "currency": "USD",
+                   "owner": {"email": format!("admin@{id}.test"), "name": "Owner", "password": PASSWORD}}),
+        )
+        .await
+        .expect(201);
+        self.login(Some(id), &format!("admin@{id}.test"), PASSWORD).await
+    }
+
+    /// Creates a user with `role` in the admin's store and returns (id, token).
+    pub async fn user(&self, admin: &str, store: &str, email: &str, role: &str) -> (String, String) {
+        let body = self
+            .post("/api/v1/users", admin, json!({"email": email, "name": email, "role": role, "password": PASSWORD}))
+            .await
+            .expect(201);
+        let token = self.login(Some(store), email, PASSWORD).await;
+        (body["id"].as_str().unwrap().to_owned(), token)
+    }
+}

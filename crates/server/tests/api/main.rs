@@ -1,0 +1,6 @@
+//! HTTP tests: a real server on 127.0.0.1:0 over a real database (SQLite and PostgreSQL),
+//! driven with reqwest as a terminal would. One test binary for the crate.
+
+mod helpers;
+
+mod smoke;
