@@ -96,6 +96,9 @@ impl From<StorageError> for ApiError {
                     ApiError::conflict("conflict", "the record conflicts with another")
                 }
             },
+            StorageError::BarcodeTaken(code) => {
+                ApiError::conflict("barcode_taken", format!("barcode {code} already names a product in this store"))
+            }
             StorageError::InvalidReference => ApiError::InvalidInput {
                 field: None,
                 message: "a referenced record does not exist in this store".into(),
@@ -103,6 +106,7 @@ impl From<StorageError> for ApiError {
             StorageError::Conflict("last_admin") => {
                 ApiError::conflict("conflict", "the store must keep at least one active admin")
             }
+            StorageError::Conflict("in_use") => ApiError::conflict("in_use", "it is still in use by a product"),
             StorageError::Conflict(what) => ApiError::conflict("conflict", what),
             StorageError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod http;
 pub mod isolation;
 pub mod openapi;
+pub mod services;
 pub mod state;
 pub mod telemetry;
 pub mod time;

@@ -55,7 +55,7 @@ impl AccessCache {
         self.stores
             .try_get_with(id.clone(), async move { db.get_store(&key).await.map(|s| s.map(Arc::new)) })
             .await
-            .map_err(|e| ApiError::from(clone_storage_error(&e)))
+            .map_err(|e| ApiError::from((*e).clone()))
     }
 
     /// The user's current role and whether it is active; `None` when deleted or unknown.
@@ -67,7 +67,7 @@ impl AccessCache {
                 db.get_user(&key_store, id).await.map(|u| u.map(|u| (u.role, u.active)))
             })
             .await
-            .map_err(|e| ApiError::from(clone_storage_error(&e)))
+            .map_err(|e| ApiError::from((*e).clone()))
     }
 
     pub async fn platform_admin_exists(&self, db: &Arc<dyn Store>, id: Id) -> Result<bool, ApiError> {
@@ -75,7 +75,7 @@ impl AccessCache {
         self.platform_admins
             .try_get_with(id, async move { db.get_platform_admin(id).await.map(|a| a.is_some()) })
             .await
-            .map_err(|e| ApiError::from(clone_storage_error(&e)))
+            .map_err(|e| ApiError::from((*e).clone()))
     }
 
     pub async fn forget_store(&self, id: &StoreId) {
@@ -84,20 +84,5 @@ impl AccessCache {
 
     pub async fn forget_user(&self, store: &StoreId, id: Id) {
         self.users.invalidate(&(store.clone(), id)).await;
-    }
-}
-
-/// moka shares one error between concurrent waiters behind an `Arc`; rebuild an owned one.
-fn clone_storage_error(e: &tills_storage::StorageError) -> tills_storage::StorageError {
-    use tills_storage::StorageError as E;
-    match e {
-        E::NotFound => E::NotFound,
-        E::Unique(k) => E::Unique(*k),
-        E::InvalidReference => E::InvalidReference,
-        E::Conflict(c) => E::Conflict(c),
-        E::Unavailable(m) => E::Unavailable(m.clone()),
-        E::TenantViolation(m) => E::TenantViolation(m.clone()),
-        E::Corrupt(m) => E::Corrupt(m.clone()),
-        E::Other(m) => E::Other(m.clone()),
     }
 }

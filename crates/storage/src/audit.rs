@@ -120,7 +120,7 @@ macro_rules! insert_audit {
 pub(crate) use insert_audit;
 
 macro_rules! impl_audit_repo {
-    ($backend:ty) => {
+    ($backend:ty, $db:ty) => {
         #[async_trait]
         impl AuditRepo for $backend {
             async fn append_audit(&self, store: &StoreId, entry: NewAudit) -> Result<()> {

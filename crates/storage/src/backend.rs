@@ -136,11 +136,11 @@ impl SqliteStore {
 }
 
 /// Writes one implementation for both backends: `for_each_backend!(impl_x)` expands
-/// `impl_x!(PgStore)` and `impl_x!(SqliteStore)`.
+/// `impl_x!(PgStore, Postgres)` and `impl_x!(SqliteStore, Sqlite)`.
 macro_rules! for_each_backend {
     ($m:ident) => {
-        $m!($crate::backend::PgStore);
-        $m!($crate::backend::SqliteStore);
+        $m!($crate::backend::PgStore, sqlx::Postgres);
+        $m!($crate::backend::SqliteStore, sqlx::Sqlite);
     };
 }
 pub(crate) use for_each_backend;

@@ -15,12 +15,15 @@ pub enum UniqueKey {
 
 /// What went wrong in storage, said in the terms of the service (atuin's style), not of the
 /// driver that failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StorageError {
     #[error("not found")]
     NotFound,
     #[error("unique rule broken: {0:?}")]
     Unique(UniqueKey),
+    /// The barcode already names another product of the store.
+    #[error("barcode {0} is taken")]
+    BarcodeTaken(String),
     #[error("a referenced record does not exist in this store")]
     InvalidReference,
     #[error("conflict: {0}")]

@@ -12,7 +12,9 @@
 mod audit;
 mod backend;
 mod error;
+mod named;
 mod platform;
+mod products;
 mod users;
 
 use std::sync::Arc;
@@ -20,12 +22,17 @@ use std::sync::Arc;
 pub use audit::{AuditFilter, AuditRecord, AuditRepo, NewAudit};
 pub use backend::{APP_ROLE, PgStore, PoolConfig, SqliteStore};
 pub use error::{Result, StorageError, UniqueKey};
+pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};
+pub use products::{
+    BarcodeMatch, MissingRefs, Pack, ProductAfter, ProductDraft, ProductFilter, ProductRecord, ProductRepo,
+    ProductSort, StockChange, StockMovement, StockReason,
+};
 pub use tills_domain::StoreId;
 pub use users::{NewUser, UserChanges, UserRecord, UserRepo};
 
 /// Everything Tills keeps. The app state holds an `Arc<dyn Store>`.
-pub trait Store: PlatformRepo + UserRepo + AuditRepo + Send + Sync + 'static {
+pub trait Store: PlatformRepo + UserRepo + AuditRepo + NamedRepo + ProductRepo + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 }

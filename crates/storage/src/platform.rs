@@ -167,7 +167,7 @@ const UPSERT_ADMIN_INSERT: &str = "INSERT INTO platform_admins (id, email, name,
 const SET_ADMIN_PASSWORD: &str = "UPDATE platform_admins SET password_hash = $2, updated_at = $3 WHERE id = $1";
 
 macro_rules! impl_platform_repo {
-    ($backend:ty) => {
+    ($backend:ty, $db:ty) => {
         #[async_trait]
         impl PlatformRepo for $backend {
             async fn ping(&self) -> Result<()> {

@@ -106,7 +106,7 @@ const COUNT_ACTIVE_ADMINS: &str = "SELECT COUNT(*) FROM users \
      WHERE store_id = $1 AND role = 'admin' AND active AND deleted_at IS NULL";
 
 macro_rules! impl_user_repo {
-    ($backend:ty) => {
+    ($backend:ty, $db:ty) => {
         #[async_trait]
         impl UserRepo for $backend {
             async fn create_user(&self, store: &StoreId, u: NewUser, audit: NewAudit) -> Result<UserRecord> {

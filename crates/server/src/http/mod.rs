@@ -2,14 +2,18 @@
 
 pub mod audit;
 pub mod auth;
+pub mod named;
 pub mod ops;
 pub mod pagination;
 pub mod platform;
+pub mod products;
 pub mod store;
 pub mod users;
 
 use axum::Router;
 use axum::routing::{get, post};
+
+use self::named::{Brands, Categories, Units};
 
 use crate::state::AppState;
 
@@ -26,6 +30,20 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get).patch(users::patch).delete(users::delete))
         .route("/audit", get(audit::list))
+        .route("/categories", get(named::list::<Categories>).post(named::create::<Categories>))
+        .route(
+            "/categories/{id}",
+            get(named::get::<Categories>).patch(named::patch::<Categories>).delete(named::delete::<Categories>),
+        )
+        .route("/brands", get(named::list::<Brands>).post(named::create::<Brands>))
+        .route("/brands/{id}", get(named::get::<Brands>).patch(named::patch::<Brands>).delete(named::delete::<Brands>))
+        .route("/units", get(named::list::<Units>).post(named::create::<Units>))
+        .route("/units/{id}", get(named::get::<Units>).patch(named::patch::<Units>).delete(named::delete::<Units>))
+        .route("/products", get(products::list).post(products::create))
+        .route("/products/barcode/{barcode}", get(products::scan))
+        .route("/products/{id}", get(products::get).patch(products::patch).delete(products::delete))
+        .route("/products/{id}/stock", post(products::adjust_stock))
+        .route("/products/{id}/stock-movements", get(products::stock_movements))
         .route("/openapi.json", get(crate::openapi::serve));
     Router::new()
         .nest("/api/v1", api)

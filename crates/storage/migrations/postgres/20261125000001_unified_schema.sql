@@ -104,6 +104,11 @@ CREATE TABLE products (
     stock_milli            bigint NOT NULL DEFAULT 0,
     status                 text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive')),
     show_in_quick_products boolean NOT NULL DEFAULT false,
+    -- Read model of the product's barcodes and packs, written in the same transaction as
+    -- product_barcodes and product_units (which hold the rules): a product reads as one row.
+    barcode                text,
+    alternate_barcodes     text NOT NULL DEFAULT '[]',
+    units                  text NOT NULL DEFAULT '[]',
     legacy_id              text,
     created_at             timestamptz NOT NULL,
     updated_at             timestamptz NOT NULL,
@@ -132,9 +137,9 @@ CREATE TABLE product_units (
     position   integer NOT NULL,
     PRIMARY KEY (store_id, id),
     FOREIGN KEY (store_id, product_id) REFERENCES products (store_id, id),
-    FOREIGN KEY (store_id, unit_id) REFERENCES units (store_id, id)
+    FOREIGN KEY (store_id, unit_id) REFERENCES units (store_id, id),
+    CONSTRAINT product_units_one_per_unit UNIQUE (store_id, product_id, unit_id)
 );
-CREATE INDEX product_units_store_product ON product_units (store_id, product_id);
 
 -- Every barcode of a store in one namespace: a product's own, its alternates and its units'.
 -- The primary key makes a barcode name exactly one product in a store (the legacy

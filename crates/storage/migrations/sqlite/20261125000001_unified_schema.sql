@@ -106,6 +106,11 @@ CREATE TABLE products (
     stock_milli            INTEGER NOT NULL DEFAULT 0,
     status                 TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive')),
     show_in_quick_products INTEGER NOT NULL DEFAULT 0,
+    -- Read model of the product's barcodes and packs, written in the same transaction as
+    -- product_barcodes and product_units (which hold the rules): a product reads as one row.
+    barcode                TEXT,
+    alternate_barcodes     TEXT NOT NULL DEFAULT '[]',
+    units                  TEXT NOT NULL DEFAULT '[]',
     legacy_id              TEXT,
     created_at             TEXT NOT NULL,
     updated_at             TEXT NOT NULL,
@@ -134,9 +139,9 @@ CREATE TABLE product_units (
     position   INTEGER NOT NULL,
     PRIMARY KEY (store_id, id),
     FOREIGN KEY (store_id, product_id) REFERENCES products (store_id, id),
-    FOREIGN KEY (store_id, unit_id) REFERENCES units (store_id, id)
+    FOREIGN KEY (store_id, unit_id) REFERENCES units (store_id, id),
+    CONSTRAINT product_units_one_per_unit UNIQUE (store_id, product_id, unit_id)
 ) STRICT;
-CREATE INDEX product_units_store_product ON product_units (store_id, product_id);
 
 -- Every barcode of a store in one namespace: a product's own, its alternates and its units'.
 -- The primary key makes a barcode name exactly one product in a store (the legacy

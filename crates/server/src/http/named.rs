@@ -1,0 +1,178 @@
+//! Categories, brands and units: `GET|POST /api/v1/{categories|brands|units}`,
+//! `GET|PATCH|DELETE /api/v1/{...}/{id}`. Read: every role. Write: manager and admin.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tills_domain::{Id, Name, new_id};
+use tills_storage::{NamedInput, NamedKind, NamedRecord};
+
+use crate::auth::StoreCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, parse_id};
+use crate::http::pagination::{self, Page};
+use crate::http::store::double_option;
+use crate::state::AppState;
+
+/// Which resource a route serves.
+pub trait Kind: Send + Sync + 'static {
+    const KIND: NamedKind;
+}
+pub struct Categories;
+pub struct Brands;
+pub struct Units;
+impl Kind for Categories {
+    const KIND: NamedKind = NamedKind::Category;
+}
+impl Kind for Brands {
+    const KIND: NamedKind = NamedKind::Brand;
+}
+impl Kind for Units {
+    const KIND: NamedKind = NamedKind::Unit;
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedView {
+    id: Id,
+    store_id: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_id: Option<Option<Id>>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn view(kind: NamedKind, store: &str, r: NamedRecord) -> NamedView {
+    NamedView {
+        id: r.id,
+        store_id: store.to_owned(),
+        name: r.name,
+        parent_id: (kind == NamedKind::Category).then_some(r.parent_id),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub async fn list<K: Kind>(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<NamedView>>> {
+    let limit = pagination::limit(q.limit)?;
+    let filters = pagination::fingerprint(&[K::KIND.as_str()]);
+    let after: Option<(String, Id)> = pagination::decode(q.cursor.as_deref(), &filters)?;
+    let rows = state
+        .store
+        .list_named(&caller.store, K::KIND, after.as_ref().map(|(k, i)| (k.as_str(), *i)), limit + 1)
+        .await?;
+    let store = caller.store.to_string();
+    Ok(Json(pagination::page(
+        rows,
+        limit,
+        &filters,
+        |r| (tills_domain::name_key(&r.name), r.id),
+        |r| view(K::KIND, &store, r),
+    )))
+}
+
+pub async fn get<K: Kind>(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<NamedView>> {
+    let record = state.store.get_named(&caller.store, K::KIND, parse_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(view(K::KIND, caller.store.as_str(), record)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedBody {
+    name: Option<String>,
+    #[serde(default, with = "double_option")]
+    parent_id: Option<Option<Id>>,
+}
+
+async fn input<K: Kind>(
+    state: &AppState,
+    caller: &StoreCaller,
+    id: Option<Id>,
+    body: NamedBody,
+    current: Option<&NamedRecord>,
+) -> ApiResult<NamedInput> {
+    let name = match (body.name, current) {
+        (Some(n), _) => Name::parse(&n).map_err(|e| ApiError::invalid("name", e))?,
+        (None, Some(c)) => Name::parse(&c.name).map_err(|e| ApiError::invalid("name", e))?,
+        (None, None) => return Err(ApiError::invalid("name", "name is required")),
+    };
+    let parent_id = match body.parent_id {
+        Some(p) => p,
+        None => current.and_then(|c| c.parent_id),
+    };
+    if K::KIND != NamedKind::Category && parent_id.is_some() {
+        return Err(ApiError::invalid("parentId", "only categories have a parent"));
+    }
+    if let Some(parent) = parent_id {
+        if Some(parent) == id {
+            return Err(ApiError::invalid("parentId", "a category cannot be its own parent"));
+        }
+        // The parent must be this store's, and the category must not be above its parent.
+        let mut cursor = Some(parent);
+        let mut depth = 0;
+        while let Some(p) = cursor {
+            if Some(p) == id || depth > 64 {
+                return Err(ApiError::invalid("parentId", "this would make a cycle of categories"));
+            }
+            match state.store.get_named(&caller.store, NamedKind::Category, p).await? {
+                Some(found) => cursor = found.parent_id,
+                None if depth == 0 => return Err(ApiError::invalid("parentId", "no such category in this store")),
+                None => break,
+            }
+            depth += 1;
+        }
+    }
+    Ok(NamedInput { key: name.key(), name: name.into_string(), parent_id })
+}
+
+pub async fn create<K: Kind>(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    ApiJson(body): ApiJson<NamedBody>,
+) -> ApiResult<(StatusCode, Json<NamedView>)> {
+    caller.require_manager()?;
+    let id = new_id();
+    let input = input::<K>(&state, &caller, Some(id), body, None).await?;
+    let record = state.store.create_named(&caller.store, K::KIND, id, &input).await?;
+    Ok((StatusCode::CREATED, Json(view(K::KIND, caller.store.as_str(), record))))
+}
+
+pub async fn patch<K: Kind>(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NamedBody>,
+) -> ApiResult<Json<NamedView>> {
+    caller.require_manager()?;
+    let id = parse_id(&id)?;
+    let current = state.store.get_named(&caller.store, K::KIND, id).await?.ok_or(ApiError::NotFound)?;
+    let input = input::<K>(&state, &caller, Some(id), body, Some(&current)).await?;
+    let record = state.store.update_named(&caller.store, K::KIND, id, &input).await?;
+    Ok(Json(view(K::KIND, caller.store.as_str(), record)))
+}
+
+pub async fn delete<K: Kind>(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require_manager()?;
+    state.store.delete_named(&caller.store, K::KIND, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,338 @@
+//! Products: CRUD, lists, stock, and the scan (`GET /api/v1/products/barcode/{barcode}`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tills_domain::{Embedded, Id, Quantity, name_key, new_id};
+use tills_storage::{
+    NewAudit, Pack, ProductAfter, ProductFilter, ProductRecord, ProductSort, StockChange, StockMovement, StockReason,
+};
+
+use crate::auth::StoreCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, parse_id};
+use crate::http::pagination::{self, Page};
+use crate::services::catalog::{self, ProductBody};
+use crate::services::scan;
+use crate::state::AppState;
+
+/// A product as API.md shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductView {
+    pub id: Id,
+    pub store_id: String,
+    pub name: String,
+    pub barcode: Option<String>,
+    pub sku: Option<String>,
+    pub price: i64,
+    pub cost: Option<i64>,
+    pub tax_rate: i32,
+    pub category_id: Option<Id>,
+    pub brand_id: Option<Id>,
+    pub unit_id: Option<Id>,
+    pub units: Vec<PackView>,
+    pub alternate_barcodes: Vec<String>,
+    pub stock: Quantity,
+    pub status: &'static str,
+    pub show_in_quick_products: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A pack: `price` is what it sells for (its own, or the product's price × factor);
+/// `priceSet` says whether it has its own.
+#[derive(Debug, Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct PackView {
+    pub unit_id: Id,
+    pub barcode: Option<String>,
+    pub factor: i64,
+    pub price: i64,
+    pub price_set: bool,
+}
+
+pub fn pack_view(product_price: i64, p: &Pack) -> PackView {
+    PackView {
+        unit_id: p.unit_id,
+        barcode: p.barcode.clone(),
+        factor: p.factor,
+        price: p.price.unwrap_or_else(|| product_price.saturating_mul(p.factor)),
+        price_set: p.price.is_some(),
+    }
+}
+
+impl From<&ProductRecord> for ProductView {
+    fn from(p: &ProductRecord) -> Self {
+        ProductView {
+            id: p.id,
+            store_id: p.store_id.to_string(),
+            name: p.name.clone(),
+            barcode: p.barcode.clone(),
+            sku: p.sku.clone(),
+            price: p.price,
+            cost: p.cost,
+            tax_rate: p.tax_rate,
+            category_id: p.category_id,
+            brand_id: p.brand_id,
+            unit_id: p.unit_id,
+            units: p.units.iter().map(|u| pack_view(p.price, u)).collect(),
+            alternate_barcodes: p.alternate_barcodes.clone(),
+            stock: Quantity::from_milli(p.stock_milli).unwrap_or_default(),
+            status: if p.active { "active" } else { "inactive" },
+            show_in_quick_products: p.show_in_quick_products,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    ApiJson(mut body): ApiJson<ProductBody>,
+) -> ApiResult<(StatusCode, Json<ProductView>)> {
+    caller.require_manager()?;
+    let stock = catalog::stock_of(body.stock.take()).unwrap_or(0);
+    let draft = catalog::draft(&state, &caller.store, None, body).await?;
+    let change = StockChange {
+        note: Some("opening stock".into()),
+        ..StockChange::new(StockReason::Stocktake, Some(caller.user_id))
+    };
+    let product = state.store.create_product(&caller.store, new_id(), &draft, stock, Some(change)).await?;
+    Ok((StatusCode::CREATED, Json(ProductView::from(&product))))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ProductView>> {
+    let product = state.store.get_product(&caller.store, parse_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(ProductView::from(&product)))
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<ProductBody>,
+) -> ApiResult<Json<ProductView>> {
+    caller.require_manager()?;
+    let id = parse_id(&id)?;
+    let current = state.store.get_product(&caller.store, id).await?.ok_or(ApiError::NotFound)?;
+    let stocktake = catalog::stock_of(body.stock.take());
+    let price_before = current.price;
+    let draft = catalog::draft(&state, &caller.store, Some(&current), body).await?;
+    let change = StockChange::new(StockReason::Stocktake, Some(caller.user_id));
+    let (_before, after) =
+        state.store.update_product(&caller.store, id, &draft, stocktake.map(|s| (s, change))).await?;
+    if after.price != price_before || stocktake.is_some() {
+        let audit = NewAudit::new(if stocktake.is_some() { "stock.stocktake" } else { "product.price" })
+            .by(caller.actor(), None)
+            .target(id)
+            .detail(json!({"priceBefore": price_before, "price": after.price, "stock": Quantity::from_milli(after.stock_milli).ok()}));
+        state.store.append_audit(&caller.store, audit).await?;
+    }
+    Ok(Json(ProductView::from(&after)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require_manager()?;
+    state.store.delete_product(&caller.store, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    status: Option<String>,
+    category_id: Option<Id>,
+    brand_id: Option<Id>,
+    quick: Option<bool>,
+    q: Option<String>,
+    sort: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<ProductView>>> {
+    let limit = pagination::limit(q.limit)?;
+    let active = match q.status.as_deref() {
+        None | Some("") => None,
+        Some("active") => Some(true),
+        Some("inactive") => Some(false),
+        Some(_) => return Err(ApiError::invalid("status", "status is active or inactive")),
+    };
+    let sort = match q.sort.as_deref() {
+        None | Some("") | Some("name") => ProductSort::Name,
+        Some("-createdAt") => ProductSort::NewestFirst,
+        Some(_) => return Err(ApiError::invalid("sort", "sort is name or -createdAt")),
+    };
+    let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(name_key);
+    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(ApiError::invalid("q", "at most 200 characters"));
+    }
+    let fingerprint = pagination::fingerprint(&[
+        "products",
+        q.status.as_deref().unwrap_or(""),
+        &q.category_id.map(|c| c.to_string()).unwrap_or_default(),
+        &q.brand_id.map(|c| c.to_string()).unwrap_or_default(),
+        if q.quick == Some(true) { "quick" } else { "" },
+        search.as_deref().unwrap_or(""),
+        if sort == ProductSort::Name { "name" } else { "-createdAt" },
+    ]);
+    let after: Option<ProductAfter> = pagination::decode(q.cursor.as_deref(), &fingerprint)?;
+    let filter = ProductFilter {
+        active,
+        category_id: q.category_id,
+        brand_id: q.brand_id,
+        quick_only: q.quick == Some(true),
+        q: search,
+        sort,
+        after,
+        limit: limit + 1,
+    };
+    let rows = state.store.list_products(&caller.store, &filter).await?;
+    Ok(Json(pagination::page(
+        rows,
+        limit,
+        &fingerprint,
+        |p| match sort {
+            ProductSort::Name => ProductAfter::Name(name_key(&p.name), p.id),
+            ProductSort::NewestFirst => ProductAfter::Created(p.created_at, p.id),
+        },
+        |p| ProductView::from(&p),
+    )))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanView {
+    product: ProductView,
+    unit: Option<PackView>,
+    embedded: Option<serde_json::Value>,
+}
+
+/// The scan: the most frequent request Tills serves.
+pub async fn scan(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(code): Path<String>,
+) -> ApiResult<Json<ScanView>> {
+    let settings = state.access.store(&state.store, &caller.store).await?.ok_or(ApiError::NotFound)?;
+    let scanned = scan::scan(&state, &caller.store, &settings, &code).await?;
+    let product = &scanned.found.product;
+    let embedded = scanned.embedded.map(|e| match e {
+        Embedded::Weight(q) => json!({"kind": "weight", "quantity": q}),
+        Embedded::Price(p) => json!({"kind": "price", "price": p}),
+    });
+    Ok(Json(ScanView {
+        product: ProductView::from(product),
+        unit: scanned.found.pack.as_ref().map(|p| pack_view(product.price, p)),
+        embedded,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct StockBody {
+    delta: Quantity,
+    reason: String,
+    note: Option<String>,
+}
+
+pub async fn adjust_stock(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StockBody>,
+) -> ApiResult<Json<ProductView>> {
+    caller.require_manager()?;
+    let id = parse_id(&id)?;
+    let reason = match StockReason::parse(&body.reason) {
+        Some(
+            r @ (StockReason::Damaged
+            | StockReason::Received
+            | StockReason::Stocktake
+            | StockReason::Correction
+            | StockReason::Other),
+        ) => r,
+        _ => return Err(ApiError::invalid("reason", "reason is damaged, received, stocktake, correction or other")),
+    };
+    if body.delta.milli() == 0 {
+        return Err(ApiError::invalid("delta", "delta must not be 0"));
+    }
+    let note = body.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ApiError::invalid("note", "at most 500 characters"));
+    }
+    let change = StockChange { note: note.clone(), ..StockChange::new(reason, Some(caller.user_id)) };
+    let product = state.store.adjust_stock(&caller.store, id, body.delta.milli(), change).await?;
+    let audit = NewAudit::new("stock.adjust")
+        .by(caller.actor(), None)
+        .target(id)
+        .detail(json!({"delta": body.delta, "reason": reason, "note": note}));
+    state.store.append_audit(&caller.store, audit).await?;
+    Ok(Json(ProductView::from(&product)))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MovementView {
+    id: Id,
+    product_id: Id,
+    delta: Quantity,
+    reason: String,
+    note: Option<String>,
+    sale_id: Option<Id>,
+    refund_id: Option<Id>,
+    user_id: Option<Id>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<StockMovement> for MovementView {
+    fn from(m: StockMovement) -> Self {
+        MovementView {
+            id: m.id,
+            product_id: m.product_id,
+            delta: Quantity::from_milli(m.delta_milli).unwrap_or_default(),
+            reason: m.reason,
+            note: m.note,
+            sale_id: m.sale_id,
+            refund_id: m.refund_id,
+            user_id: m.user_id,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub async fn stock_movements(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<MovementView>>> {
+    let id = parse_id(&id)?;
+    state.store.get_product(&caller.store, id).await?.ok_or(ApiError::NotFound)?;
+    let limit = pagination::limit(q.limit)?;
+    let filters = pagination::fingerprint(&["movements", &id.to_string()]);
+    let after = pagination::decode(q.cursor.as_deref(), &filters)?;
+    let rows = state.store.list_stock_movements(&caller.store, id, after, limit + 1).await?;
+    Ok(Json(pagination::page(rows, limit, &filters, |m| (m.created_at, m.id), MovementView::from)))
+}

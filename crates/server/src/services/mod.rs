@@ -1,0 +1,4 @@
+//! The rules behind the handlers: what a product may be, how a scan resolves.
+
+pub mod catalog;
+pub mod scan;
