@@ -26,7 +26,7 @@ pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};
 pub use products::{
     BarcodeMatch, MissingRefs, Pack, ProductAfter, ProductDraft, ProductFilter, ProductRecord, ProductRepo,
-    ProductSort, StockChange, StockMovement, StockReason,
+    ProductSort, StockChange, StockMovement, StockReason, catalog_queries,
 };
 pub use tills_domain::StoreId;
 pub use users::{NewUser, UserChanges, UserRecord, UserRepo};

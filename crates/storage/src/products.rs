@@ -751,3 +751,16 @@ macro_rules! impl_product_repo {
     };
 }
 for_each_backend!(impl_product_repo);
+
+/// The catalog's read queries by name, for the test that explains them on a large database.
+#[doc(hidden)]
+pub fn catalog_queries() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("list by name", LIST_BY_NAME),
+        ("list newest first", LIST_BY_CREATED),
+        ("scan", SCAN),
+        ("get", SELECT_PRODUCT),
+        ("barcode owner", BARCODE_OWNER),
+        ("stock movements", LIST_MOVEMENTS),
+    ]
+}

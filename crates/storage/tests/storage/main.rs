@@ -1,7 +1,9 @@
 //! The storage story, run against both backends: whatever passes on SQLite must pass on
 //! PostgreSQL and the other way round. One test binary for the crate (link time).
 
+mod explain;
 mod isolation;
+mod scope;
 mod story;
 
 use std::sync::Arc;
