@@ -8,6 +8,7 @@ mod barcode;
 mod currency;
 mod error;
 mod money;
+pub mod pricing;
 mod role;
 mod store_id;
 mod text;

@@ -186,6 +186,7 @@ CREATE TABLE sales (
     store_id       text NOT NULL REFERENCES stores (id),
     id             uuid NOT NULL,
     invoice_number text NOT NULL,
+    invoice_seq    bigint,
     status         text NOT NULL CHECK (status IN ('completed', 'voided', 'partially_refunded', 'refunded')),
     client_ref     text,
     customer_id    uuid,

@@ -188,6 +188,7 @@ CREATE TABLE sales (
     store_id       TEXT NOT NULL REFERENCES stores (id),
     id             BLOB NOT NULL,
     invoice_number TEXT NOT NULL,
+    invoice_seq    INTEGER,
     status         TEXT NOT NULL CHECK (status IN ('completed', 'voided', 'partially_refunded', 'refunded')),
     client_ref     TEXT,
     customer_id    BLOB,
