@@ -99,12 +99,21 @@ impl From<StorageError> for ApiError {
             StorageError::BarcodeTaken(code) => {
                 ApiError::conflict("barcode_taken", format!("barcode {code} already names a product in this store"))
             }
+            StorageError::Invalid { field, message } => ApiError::InvalidInput { field: Some(field), message },
             StorageError::InvalidReference => ApiError::InvalidInput {
                 field: None,
                 message: "a referenced record does not exist in this store".into(),
             },
             StorageError::Conflict("last_admin") => {
                 ApiError::conflict("conflict", "the store must keep at least one active admin")
+            }
+            StorageError::Conflict("already_voided") => ApiError::conflict("conflict", "this sale is already voided"),
+            StorageError::Conflict("has_refunds") => {
+                ApiError::conflict("conflict", "a sale with refunds cannot be voided; refund the rest instead")
+            }
+            StorageError::Conflict("voided") => ApiError::conflict("conflict", "this sale is voided"),
+            StorageError::Conflict("client_ref_of_refund" | "client_ref_taken") => {
+                ApiError::conflict("idempotency_mismatch", "this clientRef was used for another request")
             }
             StorageError::Conflict("in_use") => ApiError::conflict("in_use", "it is still in use by a product"),
             StorageError::Conflict(what) => ApiError::conflict("conflict", what),

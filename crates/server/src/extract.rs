@@ -47,6 +47,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Deserializes an already parsed JSON value, with the same error classification.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        ApiError::InvalidInput {
+            field: (path != ".").then_some(path),
+            message: strip_position(&err.into_inner().to_string()),
+        }
+    })
+}
+
 /// serde_json appends " at line 1 column 42" to data errors; the field says where.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {

@@ -51,6 +51,8 @@ impl PgStore {
     /// Locks the store's row until the transaction ends: serializes changes that must see
     /// each other (the last-admin rule).
     pub(crate) const LOCK_STORE_ROW: &'static str = "SELECT id FROM stores WHERE id = $1 FOR UPDATE";
+    /// Locks a sale until the transaction ends (refunds and voids of one sale queue).
+    pub(crate) const LOCK_SALE_ROW: &'static str = "SELECT id FROM sales WHERE store_id = $1 AND id = $2 FOR UPDATE";
 
     /// Connects for serving: every pooled connection switches to `tills_app` unless it
     /// logged in as that role.
@@ -101,6 +103,7 @@ impl PgStore {
 impl SqliteStore {
     /// A write transaction already holds SQLite's one write lock.
     pub(crate) const LOCK_STORE_ROW: &'static str = "SELECT id FROM stores WHERE id = $1";
+    pub(crate) const LOCK_SALE_ROW: &'static str = "SELECT id FROM sales WHERE store_id = $1 AND id = $2";
 
     /// Opens (creating when missing) the database file and migrates it.
     pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self> {

@@ -24,6 +24,9 @@ pub enum StorageError {
     /// The barcode already names another product of the store.
     #[error("barcode {0} is taken")]
     BarcodeTaken(String),
+    /// The request does not fit what is stored (checked inside the transaction).
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
     #[error("a referenced record does not exist in this store")]
     InvalidReference,
     #[error("conflict: {0}")]

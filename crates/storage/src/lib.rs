@@ -11,16 +11,19 @@
 
 mod audit;
 mod backend;
+mod customers;
 mod error;
 mod named;
 mod platform;
 mod products;
+mod sales;
 mod users;
 
 use std::sync::Arc;
 
 pub use audit::{AuditFilter, AuditRecord, AuditRepo, NewAudit};
 pub use backend::{APP_ROLE, PgStore, PoolConfig, SqliteStore};
+pub use customers::{CustomerFilter, CustomerInput, CustomerRecord, CustomerRepo};
 pub use error::{Result, StorageError, UniqueKey};
 pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};
@@ -28,11 +31,17 @@ pub use products::{
     BarcodeMatch, MissingRefs, Pack, ProductAfter, ProductDraft, ProductFilter, ProductRecord, ProductRepo,
     ProductSort, StockChange, StockMovement, StockReason, catalog_queries,
 };
+pub use sales::{
+    DayActivity, DaySale, ExportRow, Idempotent, NewPayment, NewSale, NewSaleLine, PaymentFilter, PaymentRecord,
+    RefundLineRecord, RefundRecord, RefundRequest, SaleFilter, SaleHeader, SaleLineRecord, SaleRecord, SaleRepo,
+};
 pub use tills_domain::StoreId;
 pub use users::{NewUser, UserChanges, UserRecord, UserRepo};
 
 /// Everything Tills keeps. The app state holds an `Arc<dyn Store>`.
-pub trait Store: PlatformRepo + UserRepo + AuditRepo + NamedRepo + ProductRepo + Send + Sync + 'static {
+pub trait Store:
+    PlatformRepo + UserRepo + AuditRepo + NamedRepo + ProductRepo + CustomerRepo + SaleRepo + Send + Sync + 'static
+{
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 }

@@ -400,7 +400,6 @@ macro_rules! insert_movement {
             .await
     }};
 }
-#[allow(unused_imports)] // used by the sales module
 pub(crate) use insert_movement;
 
 /// Escapes LIKE wildcards in user text.

@@ -2,11 +2,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod customers;
 pub mod named;
 pub mod ops;
 pub mod pagination;
 pub mod platform;
 pub mod products;
+pub mod reports;
+pub mod sales;
 pub mod store;
 pub mod users;
 
@@ -44,6 +47,17 @@ pub fn routes() -> Router<AppState> {
         .route("/products/{id}", get(products::get).patch(products::patch).delete(products::delete))
         .route("/products/{id}/stock", post(products::adjust_stock))
         .route("/products/{id}/stock-movements", get(products::stock_movements))
+        .route("/customers", get(customers::list).post(customers::create))
+        .route("/customers/{id}", get(customers::get).patch(customers::patch).delete(customers::delete))
+        .route("/sales", get(sales::list).post(sales::create))
+        .route("/sales/quote", post(sales::quote))
+        .route("/sales/export.csv", get(sales::export_csv))
+        .route("/sales/invoice/{invoice}", get(sales::by_invoice))
+        .route("/sales/{id}", get(sales::get))
+        .route("/sales/{id}/void", post(sales::void))
+        .route("/sales/{id}/refunds", post(sales::refund))
+        .route("/payments", get(sales::payments))
+        .route("/reports/daily", get(reports::daily))
         .route("/openapi.json", get(crate::openapi::serve));
     Router::new()
         .nest("/api/v1", api)

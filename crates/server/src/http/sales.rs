@@ -1,0 +1,631 @@
+//! Sales: `POST /sales` (checkout), `POST /sales/quote`, reads, lists, the CSV export, voids and
+//! refunds.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tills_domain::{Id, Money, Quantity, new_id};
+use tills_storage::{
+    Idempotent, NewAudit, PaymentRecord, RefundRecord, RefundRequest, SaleFilter, SaleHeader, SaleLineRecord,
+    SaleRecord,
+};
+
+use crate::auth::StoreCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, parse_id};
+use crate::http::pagination::{self, Page};
+use crate::services::checkout::{self, PaymentBody};
+use crate::state::AppState;
+use crate::time;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<Id>,
+    product_id: Option<Id>,
+    name: String,
+    barcode: Option<String>,
+    unit_id: Option<Id>,
+    factor: i64,
+    quantity: Quantity,
+    price: i64,
+    discount: i64,
+    tax_rate: i32,
+    tax: i64,
+    total: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxBandView {
+    rate: i64,
+    base: i64,
+    tax: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    id: Id,
+    sale_id: Id,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund_id: Option<Id>,
+    method: String,
+    amount: i64,
+    reference: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&PaymentRecord> for PaymentView {
+    fn from(p: &PaymentRecord) -> Self {
+        PaymentView {
+            id: p.id,
+            sale_id: p.sale_id,
+            refund_id: p.refund_id,
+            method: p.method.clone(),
+            amount: p.amount,
+            reference: p.reference.clone(),
+            created_at: p.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundView {
+    id: Id,
+    sale_id: Id,
+    client_ref: Option<String>,
+    restock: bool,
+    total: i64,
+    created_by: Option<Id>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    lines: Vec<serde_json::Value>,
+    payments: Vec<PaymentView>,
+}
+
+impl From<&RefundRecord> for RefundView {
+    fn from(r: &RefundRecord) -> Self {
+        RefundView {
+            id: r.id,
+            sale_id: r.sale_id,
+            client_ref: r.client_ref.clone(),
+            restock: r.restock,
+            total: r.total,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            lines: r
+                .lines
+                .iter()
+                .map(|l| json!({"lineId": l.sale_line_id, "quantity": Quantity::from_milli(l.quantity_milli).unwrap_or_default(), "amount": l.amount}))
+                .collect(),
+            payments: r.payments.iter().map(PaymentView::from).collect(),
+        }
+    }
+}
+
+/// A sale as API.md shows it (plus its refunds).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleView {
+    id: Id,
+    invoice_number: String,
+    status: String,
+    client_ref: Option<String>,
+    customer_id: Option<Id>,
+    cashier_id: Option<Id>,
+    note: Option<String>,
+    lines: Vec<LineView>,
+    subtotal: i64,
+    discount_total: i64,
+    tax_total: i64,
+    tax_breakdown: Vec<TaxBandView>,
+    total: i64,
+    paid: i64,
+    change: i64,
+    payments: Vec<PaymentView>,
+    refunds: Vec<RefundView>,
+    offline: bool,
+    sold_at: chrono::DateTime<chrono::Utc>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn line_view(l: &SaleLineRecord) -> LineView {
+    LineView {
+        id: Some(l.id),
+        product_id: l.product_id,
+        name: l.name.clone(),
+        barcode: l.barcode.clone(),
+        unit_id: l.unit_id,
+        factor: l.factor,
+        quantity: Quantity::from_milli(l.quantity_milli).unwrap_or_default(),
+        price: l.price,
+        discount: l.discount,
+        tax_rate: l.tax_rate,
+        tax: l.tax,
+        total: l.total,
+    }
+}
+
+/// Groups lines by tax rate; the base is what the tax is levied on (a line's total less its tax,
+/// whether prices include tax or not).
+fn breakdown(lines: impl Iterator<Item = (i64, i64, i64)>) -> Vec<TaxBandView> {
+    let mut bands: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+    for (rate, total, tax) in lines {
+        let b = bands.entry(rate).or_default();
+        b.0 += total - tax;
+        b.1 += tax;
+    }
+    bands.into_iter().map(|(rate, (base, tax))| TaxBandView { rate, base, tax }).collect()
+}
+
+impl From<&SaleRecord> for SaleView {
+    fn from(s: &SaleRecord) -> Self {
+        let h = &s.header;
+        SaleView {
+            id: h.id,
+            invoice_number: h.invoice_number.clone(),
+            status: h.status.clone(),
+            client_ref: h.client_ref.clone(),
+            customer_id: h.customer_id,
+            cashier_id: h.cashier_id,
+            note: h.note.clone(),
+            lines: s.lines.iter().map(line_view).collect(),
+            subtotal: h.subtotal,
+            discount_total: h.discount_total,
+            tax_total: h.tax_total,
+            tax_breakdown: breakdown(s.lines.iter().map(|l| (i64::from(l.tax_rate), l.total, l.tax))),
+            total: h.total,
+            paid: h.paid,
+            change: h.change,
+            payments: s.payments.iter().map(PaymentView::from).collect(),
+            refunds: s.refunds.iter().map(RefundView::from).collect(),
+            offline: h.offline,
+            sold_at: h.sold_at,
+            created_at: h.created_at,
+        }
+    }
+}
+
+async fn settings(state: &AppState, caller: &StoreCaller) -> ApiResult<std::sync::Arc<tills_storage::StoreRecord>> {
+    state.access.store(&state.store, &caller.store).await?.ok_or(ApiError::NotFound)
+}
+
+/// `POST /sales`: `201` with the sale; the same `clientRef` again answers `200` with the
+/// original sale as it is now, or `409 idempotency_mismatch` when the content differs.
+pub async fn create(State(state): State<AppState>, caller: StoreCaller, raw: Bytes) -> ApiResult<Response> {
+    let (body, hash) = checkout::parse_sale(&raw)?;
+    // A retry finds its sale before anything else is checked: the catalog may have changed.
+    if let Some(client_ref) = &body.client_ref {
+        let client_ref = checkout::valid_client_ref(client_ref)?;
+        if let Some((kind, stored_hash, id)) = state.store.find_client_ref(&caller.store, &client_ref).await? {
+            return replay(&state, &caller, &kind, stored_hash == hash, id).await;
+        }
+    }
+    let settings = settings(&state, &caller).await?;
+    checkout::check_customer(&state, &caller.store, body.customer_id).await?;
+    let cart = checkout::price_cart(&state, &caller, &settings, &body).await?;
+    let (payments, paid, change) = checkout::take_payments(cart.totals.total, body.payments.as_deref().unwrap_or(&[]))?;
+    let sale = checkout::new_sale(&caller, &body, hash, cart, payments, paid, change)?;
+    match state.store.create_sale(&caller.store, sale).await? {
+        Idempotent::Created(sale) => Ok((StatusCode::CREATED, Json(SaleView::from(&sale))).into_response()),
+        Idempotent::Replayed { existing, same_request: true } => {
+            Ok((StatusCode::OK, Json(SaleView::from(&existing))).into_response())
+        }
+        Idempotent::Replayed { .. } => Err(mismatch()),
+    }
+}
+
+fn mismatch() -> ApiError {
+    ApiError::conflict("idempotency_mismatch", "this clientRef was used for a different sale")
+}
+
+async fn replay(state: &AppState, caller: &StoreCaller, kind: &str, same: bool, id: Id) -> ApiResult<Response> {
+    if kind != "sale" || !same {
+        return Err(mismatch());
+    }
+    let sale = state.store.get_sale(&caller.store, id).await?.ok_or(ApiError::NotFound)?;
+    Ok((StatusCode::OK, Json(SaleView::from(&sale))).into_response())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuoteView {
+    lines: Vec<LineView>,
+    subtotal: i64,
+    discount_total: i64,
+    tax_total: i64,
+    tax_breakdown: Vec<TaxBandView>,
+    total: i64,
+}
+
+/// `POST /sales/quote`: what the sale would be now; writes nothing.
+pub async fn quote(State(state): State<AppState>, caller: StoreCaller, raw: Bytes) -> ApiResult<Json<QuoteView>> {
+    let (body, _) = checkout::parse_sale(&raw)?;
+    let settings = settings(&state, &caller).await?;
+    checkout::check_customer(&state, &caller.store, body.customer_id).await?;
+    let cart = checkout::price_cart(&state, &caller, &settings, &body).await?;
+    let t = &cart.totals;
+    let lines = cart
+        .lines
+        .iter()
+        .zip(&t.lines)
+        .map(|(l, lt)| LineView {
+            id: None,
+            product_id: Some(l.product.id),
+            name: l.product.name.clone(),
+            barcode: l.barcode.clone(),
+            unit_id: l.unit_id,
+            factor: l.factor,
+            quantity: Quantity::from_milli(l.quantity_milli).unwrap_or_default(),
+            price: l.price,
+            discount: lt.discount,
+            tax_rate: l.product.tax_rate,
+            tax: lt.tax,
+            total: lt.total,
+        })
+        .collect();
+    Ok(Json(QuoteView {
+        lines,
+        subtotal: t.subtotal,
+        discount_total: t.discount_total,
+        tax_total: t.tax_total,
+        tax_breakdown: t.tax_breakdown.iter().map(|b| TaxBandView { rate: b.rate, base: b.base, tax: b.tax }).collect(),
+        total: t.total,
+    }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SaleView>> {
+    let sale = state.store.get_sale(&caller.store, parse_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(SaleView::from(&sale)))
+}
+
+pub async fn by_invoice(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(invoice): Path<String>,
+) -> ApiResult<Json<SaleView>> {
+    let sale = state.store.get_sale_by_invoice(&caller.store, &invoice).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(SaleView::from(&sale)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    from: Option<String>,
+    to: Option<String>,
+    status: Option<String>,
+    customer_id: Option<Id>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleSummary {
+    id: Id,
+    invoice_number: String,
+    status: String,
+    client_ref: Option<String>,
+    customer_id: Option<Id>,
+    cashier_id: Option<Id>,
+    subtotal: i64,
+    discount_total: i64,
+    tax_total: i64,
+    total: i64,
+    paid: i64,
+    change: i64,
+    offline: bool,
+    sold_at: chrono::DateTime<chrono::Utc>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<SaleHeader> for SaleSummary {
+    fn from(h: SaleHeader) -> Self {
+        SaleSummary {
+            id: h.id,
+            invoice_number: h.invoice_number,
+            status: h.status,
+            client_ref: h.client_ref,
+            customer_id: h.customer_id,
+            cashier_id: h.cashier_id,
+            subtotal: h.subtotal,
+            discount_total: h.discount_total,
+            tax_total: h.tax_total,
+            total: h.total,
+            paid: h.paid,
+            change: h.change,
+            offline: h.offline,
+            sold_at: h.sold_at,
+            created_at: h.created_at,
+        }
+    }
+}
+
+const STATUSES: [&str; 4] = ["completed", "voided", "partially_refunded", "refunded"];
+
+/// `GET /sales?from=&to=&status=&customerId=`: newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<SaleSummary>>> {
+    let settings = settings(&state, &caller).await?;
+    let tz = time::parse_timezone(&settings.timezone).unwrap_or(chrono_tz::UTC);
+    let (from, to) = time::range(q.from.as_deref(), q.to.as_deref(), tz)?;
+    if let Some(s) = &q.status
+        && !STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiError::invalid("status", "status is completed, voided, partially_refunded or refunded"));
+    }
+    let limit = pagination::limit(q.limit)?;
+    let filters = pagination::fingerprint(&[
+        "sales",
+        q.from.as_deref().unwrap_or(""),
+        q.to.as_deref().unwrap_or(""),
+        q.status.as_deref().unwrap_or(""),
+        &q.customer_id.map(|c| c.to_string()).unwrap_or_default(),
+    ]);
+    let before = pagination::decode(q.cursor.as_deref(), &filters)?;
+    let filter = SaleFilter { from, to, status: q.status, customer_id: q.customer_id, before, limit: limit + 1 };
+    let rows = state.store.list_sales(&caller.store, &filter).await?;
+    Ok(Json(pagination::page(rows, limit, &filters, |s| (s.sold_at, s.id), SaleSummary::from)))
+}
+
+/// `POST /sales/{id}/void` (manager, admin): stock comes back, the number stays taken.
+pub async fn void(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SaleView>> {
+    caller.require_manager()?;
+    let id = parse_id(&id)?;
+    let audit = NewAudit::new("sale.void").by(caller.actor(), None).target(id);
+    let sale = state.store.void_sale(&caller.store, id, caller.actor(), audit).await?;
+    Ok(Json(SaleView::from(&sale)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundBody {
+    client_ref: Option<String>,
+    restock: Option<bool>,
+    lines: Vec<RefundLineBody>,
+    #[serde(default)]
+    payments: Vec<RefundPaymentBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundLineBody {
+    line_id: Id,
+    quantity: Quantity,
+}
+
+#[derive(Deserialize)]
+pub struct RefundPaymentBody {
+    method: String,
+    amount: Money,
+    reference: Option<String>,
+}
+
+/// `POST /sales/{id}/refunds` (manager, admin) → `201` with the refund and the sale.
+pub async fn refund(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    Path(id): Path<String>,
+    raw: Bytes,
+) -> ApiResult<Response> {
+    caller.require_manager()?;
+    let sale_id = parse_id(&id)?;
+    let value: serde_json::Value = crate::extract::parse_json(&raw)?;
+    let body: RefundBody = crate::extract::from_value(value.clone())?;
+    if body.lines.is_empty() {
+        return Err(ApiError::invalid("lines", "a refund has at least one line"));
+    }
+    if body.lines.len() > checkout::MAX_LINES {
+        return Err(ApiError::invalid("lines", "too many lines"));
+    }
+    for (i, l) in body.lines.iter().enumerate() {
+        if l.quantity.milli() <= 0 {
+            return Err(ApiError::invalid(format!("lines[{i}].quantity"), "quantity must be above 0"));
+        }
+    }
+    let payments: Vec<PaymentBody> = body
+        .payments
+        .into_iter()
+        .map(|p| PaymentBody { method: p.method, amount: p.amount, reference: p.reference })
+        .collect();
+    let total_paid: i64 = payments.iter().map(|p| p.amount.minor()).sum();
+    // The same method rules as a sale, with the refund's total known only inside the
+    // transaction: here each payment is checked, there the sum.
+    let (payments, _, _) = checkout::take_payments(total_paid, &payments)?;
+    let client_ref = match &body.client_ref {
+        Some(c) => {
+            let mut normalized = value;
+            if let serde_json::Value::Object(m) = &mut normalized {
+                m.remove("clientRef");
+            }
+            Some((
+                checkout::valid_client_ref(c)?,
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(normalized.to_string().as_bytes())),
+            ))
+        }
+        None => None,
+    };
+    let request = RefundRequest {
+        id: new_id(),
+        client_ref,
+        restock: body.restock.unwrap_or(true),
+        lines: body.lines.iter().map(|l| (l.line_id, l.quantity.milli())).collect(),
+        payments,
+        created_by: caller.actor(),
+        audit: NewAudit::new("sale.refund").by(caller.actor(), None).target(sale_id),
+    };
+    let (status, (sale, refund)) = match state.store.create_refund(&caller.store, sale_id, request).await? {
+        Idempotent::Created(r) => (StatusCode::CREATED, r),
+        Idempotent::Replayed { existing, same_request: true } => (StatusCode::OK, existing),
+        Idempotent::Replayed { .. } => {
+            return Err(ApiError::conflict("idempotency_mismatch", "this clientRef was used for a different refund"));
+        }
+    };
+    let mut view = serde_json::to_value(RefundView::from(&refund)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    view["sale"] = serde_json::to_value(SaleView::from(&sale)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((status, Json(view)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /sales/export.csv` (manager, admin): one row per line, streamed in pages so a month of
+/// a busy store never sits in memory.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> ApiResult<Response> {
+    caller.require_manager()?;
+    let settings = settings(&state, &caller).await?;
+    let tz = time::parse_timezone(&settings.timezone).unwrap_or(chrono_tz::UTC);
+    let (from, to) = time::range(q.from.as_deref(), q.to.as_deref(), tz)?;
+    let store = caller.store.clone();
+    let db = state.store.clone();
+    const PAGE: i64 = 500;
+    let header = "invoiceNumber,status,soldAt,offline,line,productId,name,barcode,factor,quantity,price,discount,taxRate,tax,total\n";
+    let stream = async_stream(move |tx| async move {
+        let _ = tx.send(Ok(Bytes::from_static(header.as_bytes()))).await;
+        let mut after = None;
+        loop {
+            let rows = match db.export_lines(&store, from, to, after, PAGE).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(error = %e, "export failed mid-stream");
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            };
+            let mut chunk = String::with_capacity(rows.len() * 120);
+            for r in &rows {
+                chunk.push_str(&csv_row(&[
+                    &r.invoice_number,
+                    &r.status,
+                    &r.sold_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    if r.offline { "true" } else { "false" },
+                    &(r.position + 1).to_string(),
+                    &r.product_id.map(|p| p.to_string()).unwrap_or_default(),
+                    &r.name,
+                    r.barcode.as_deref().unwrap_or(""),
+                    &r.factor.to_string(),
+                    &Quantity::from_milli(r.quantity_milli).unwrap_or_default().to_string(),
+                    &r.price.to_string(),
+                    &r.discount.to_string(),
+                    &r.tax_rate.to_string(),
+                    &r.tax.to_string(),
+                    &r.total.to_string(),
+                ]));
+            }
+            if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
+                return;
+            }
+            match rows.last() {
+                Some(last) if rows.len() as i64 == PAGE => after = Some((last.sold_at, last.sale_id, last.position)),
+                _ => return,
+            }
+        }
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"sales.csv\""),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// A CSV line, quoting fields that need it (RFC 4180), and neutralizing spreadsheet formulas.
+fn csv_row(fields: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let f = if f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err() {
+            format!("'{f}")
+        } else {
+            (*f).to_owned()
+        };
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&f);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// A stream fed by a task through a small channel (back-pressure: at most a few pages ahead).
+fn async_stream<F, Fut>(f: F) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(f(tx));
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentsQuery {
+    sale_id: Option<Id>,
+    method: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /payments?saleId=&method=&from=&to=`: newest first; refund payouts carry `refundId`.
+pub async fn payments(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    ApiQuery(q): ApiQuery<PaymentsQuery>,
+) -> ApiResult<Json<Page<PaymentView>>> {
+    let settings = settings(&state, &caller).await?;
+    let tz = time::parse_timezone(&settings.timezone).unwrap_or(chrono_tz::UTC);
+    let (from, to) = time::range(q.from.as_deref(), q.to.as_deref(), tz)?;
+    if let Some(m) = &q.method
+        && !["cash", "card", "mobile", "voucher"].contains(&m.as_str())
+    {
+        return Err(ApiError::invalid("method", "method is cash, card, mobile or voucher"));
+    }
+    let limit = pagination::limit(q.limit)?;
+    let filters = pagination::fingerprint(&[
+        "payments",
+        &q.sale_id.map(|c| c.to_string()).unwrap_or_default(),
+        q.method.as_deref().unwrap_or(""),
+        q.from.as_deref().unwrap_or(""),
+        q.to.as_deref().unwrap_or(""),
+    ]);
+    let before = pagination::decode(q.cursor.as_deref(), &filters)?;
+    let filter =
+        tills_storage::PaymentFilter { sale_id: q.sale_id, method: q.method, from, to, before, limit: limit + 1 };
+    let rows = state.store.list_payments(&caller.store, &filter).await?;
+    Ok(Json(pagination::page(rows, limit, &filters, |p| (p.created_at, p.id), |p| PaymentView::from(&p))))
+}

@@ -1,0 +1,374 @@
+//! Checkout: a cart becomes priced lines, totals and payments — the same code for a quote and a
+//! sale, so a quote always equals the sale it becomes.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tills_domain::pricing::{self, LineInput, PricingError, Totals};
+use tills_domain::{Embedded, Id, Money, Quantity, new_id};
+use tills_storage::{NewAudit, NewPayment, NewSale, NewSaleLine, ProductRecord, StoreId, StoreRecord};
+
+use crate::auth::StoreCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::from_value;
+use crate::services::scan;
+use crate::state::AppState;
+
+pub const MAX_LINES: usize = 1000;
+pub const MAX_PAYMENTS: usize = 20;
+/// A line sells at most a million units.
+const MAX_QUANTITY_MILLI: i64 = 1_000_000_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleBody {
+    pub client_ref: Option<String>,
+    pub customer_id: Option<Id>,
+    pub note: Option<String>,
+    pub lines: Vec<LineBody>,
+    pub discount: Option<Money>,
+    pub offline: Option<bool>,
+    pub sold_at: Option<DateTime<Utc>>,
+    pub payments: Option<Vec<PaymentBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineBody {
+    pub product_id: Option<Id>,
+    pub barcode: Option<String>,
+    pub unit_id: Option<Id>,
+    pub quantity: Option<Quantity>,
+    pub price: Option<Money>,
+    pub discount: Option<Money>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PaymentBody {
+    pub method: String,
+    pub amount: Money,
+    pub reference: Option<String>,
+}
+
+/// A line as it will be sold.
+#[derive(Debug, Clone)]
+pub struct PricedLine {
+    pub product: ProductRecord,
+    pub barcode: Option<String>,
+    pub unit_id: Option<Id>,
+    pub factor: i64,
+    pub quantity_milli: i64,
+    pub price: i64,
+    pub catalog_price: i64,
+}
+
+#[derive(Debug)]
+pub struct PricedCart {
+    pub lines: Vec<PricedLine>,
+    pub totals: Totals,
+    pub offline: bool,
+    pub sold_at: DateTime<Utc>,
+    pub audit: Vec<NewAudit>,
+}
+
+/// The request body parsed, and its normalized form's hash (keys sorted, `clientRef` and any
+/// store id left out): the same content always hashes the same.
+pub fn parse_sale(raw: &[u8]) -> ApiResult<(SaleBody, String)> {
+    let mut value: Value = crate::extract::parse_json(raw)?;
+    if let Value::Object(map) = &mut value {
+        map.remove("storeId");
+        map.remove("store_id");
+    }
+    let body: SaleBody = from_value(value.clone())?;
+    if let Value::Object(map) = &mut value {
+        map.remove("clientRef");
+    }
+    let digest = Sha256::digest(canonical(&value).as_bytes());
+    Ok((body, hex::encode(digest)))
+}
+
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(map) => {
+            let sorted: BTreeMap<&String, String> = map.iter().map(|(k, v)| (k, canonical(v))).collect();
+            let inner: Vec<String> =
+                sorted.into_iter().map(|(k, v)| format!("{}:{v}", Value::String(k.clone()))).collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+/// Prices a cart with the catalog as it is now. Checks roles (overrides and discounts need a
+/// manager, offline prices excepted), products (this store's, active) and quantities.
+pub async fn price_cart(
+    state: &AppState,
+    caller: &StoreCaller,
+    settings: &StoreRecord,
+    body: &SaleBody,
+) -> ApiResult<PricedCart> {
+    if body.lines.is_empty() {
+        return Err(ApiError::invalid("lines", "a sale has at least one line"));
+    }
+    if body.lines.len() > MAX_LINES {
+        return Err(ApiError::invalid("lines", format!("a sale has at most {MAX_LINES} lines")));
+    }
+    let offline = body.offline.unwrap_or(false);
+    let now = tills_domain::now();
+    let sold_at = match (offline, body.sold_at) {
+        (true, Some(t)) if t > now + chrono::Duration::minutes(5) => {
+            return Err(ApiError::invalid("soldAt", "soldAt is in the future"));
+        }
+        (true, Some(t)) => t,
+        _ => now,
+    };
+    let manager = caller.role.is_manager_or_above();
+    let mut audit = Vec::new();
+    let mut lines = Vec::with_capacity(body.lines.len());
+    let mut inputs = Vec::with_capacity(body.lines.len());
+    for (i, l) in body.lines.iter().enumerate() {
+        let at = |f: &str| format!("lines[{i}].{f}");
+        let (product, pack, embedded, barcode, product_field) = match (&l.product_id, &l.barcode) {
+            (Some(id), None) => {
+                let p = state.store.get_product(&caller.store, *id).await?;
+                let p = p.ok_or_else(|| ApiError::invalid(at("productId"), "no such product in this store"))?;
+                let pack = match l.unit_id {
+                    Some(u) => Some(
+                        p.units
+                            .iter()
+                            .find(|x| x.unit_id == u)
+                            .cloned()
+                            .ok_or_else(|| ApiError::invalid(at("unitId"), "this product has no such pack"))?,
+                    ),
+                    None => None,
+                };
+                (p, pack, None, None, at("productId"))
+            }
+            (None, Some(code)) => {
+                if l.unit_id.is_some() {
+                    return Err(ApiError::invalid(at("unitId"), "a barcode names its pack itself"));
+                }
+                let found = match scan::scan(state, &caller.store, settings, code).await {
+                    Ok(s) => s,
+                    Err(ApiError::NotFound) => {
+                        return Err(ApiError::invalid(at("barcode"), "no product with this barcode in this store"));
+                    }
+                    Err(e) => return Err(e),
+                };
+                (found.found.product, found.found.pack, found.embedded, Some(code.clone()), at("barcode"))
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    format!("lines[{i}]"),
+                    "a line names its product by productId or by barcode",
+                ));
+            }
+        };
+        if !product.active {
+            return Err(ApiError::invalid(product_field, format!("{} is inactive and cannot be sold", product.name)));
+        }
+        let (factor, catalog_price) = match &pack {
+            Some(p) => (p.factor, p.price.unwrap_or_else(|| product.price.saturating_mul(p.factor))),
+            None => (1, product.price),
+        };
+        let mut gross_override = None;
+        let quantity_milli = match (embedded, l.quantity) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(at("quantity"), "a scale label carries its own quantity"));
+            }
+            (Some(Embedded::Weight(q)), None) => q.milli(),
+            (Some(Embedded::Price(p)), None) => {
+                if l.price.is_some() {
+                    return Err(ApiError::invalid(at("price"), "a price label carries its own price"));
+                }
+                gross_override = Some(p.minor());
+                pricing::quantity_for_price_label(p.minor(), catalog_price)
+            }
+            (None, Some(q)) => q.milli(),
+            (None, None) => 1000,
+        };
+        if quantity_milli <= 0 {
+            return Err(ApiError::invalid(at("quantity"), "quantity must be above 0"));
+        }
+        if quantity_milli > MAX_QUANTITY_MILLI {
+            return Err(ApiError::invalid(at("quantity"), "quantity is too large"));
+        }
+        let price = match l.price {
+            Some(p) if p.minor() != catalog_price => {
+                if offline {
+                    audit.push(
+                        NewAudit::new("sale.offline_price")
+                            .by(caller.actor(), None)
+                            .target(product.id)
+                            .detail(json!({"line": i, "catalogPrice": catalog_price, "price": p.minor()})),
+                    );
+                } else if !manager {
+                    return Err(ApiError::Forbidden("price overrides need a manager or an admin"));
+                } else {
+                    audit.push(
+                        NewAudit::new("sale.price_override")
+                            .by(caller.actor(), None)
+                            .target(product.id)
+                            .detail(json!({"line": i, "catalogPrice": catalog_price, "price": p.minor()})),
+                    );
+                }
+                p.minor()
+            }
+            _ => catalog_price,
+        };
+        let discount = l.discount.map(Money::minor).unwrap_or(0);
+        if discount > 0 && !manager {
+            return Err(ApiError::Forbidden("discounts need a manager or an admin"));
+        }
+        inputs.push(LineInput {
+            price,
+            quantity_milli,
+            discount,
+            tax_rate: i64::from(product.tax_rate),
+            gross_override,
+        });
+        lines.push(PricedLine {
+            barcode: barcode.or_else(|| product.barcode.clone()),
+            unit_id: pack.map(|p| p.unit_id),
+            factor,
+            quantity_milli,
+            price,
+            catalog_price,
+            product,
+        });
+    }
+    let sale_discount = body.discount.map(Money::minor).unwrap_or(0);
+    if sale_discount > 0 && !manager {
+        return Err(ApiError::Forbidden("discounts need a manager or an admin"));
+    }
+    let totals = pricing::price(&inputs, sale_discount, settings.prices_include_tax).map_err(|e| match e {
+        PricingError::LineDiscountTooLarge { line } => {
+            ApiError::invalid(format!("lines[{line}].discount"), "the discount is above the line's amount")
+        }
+        PricingError::SaleDiscountTooLarge => ApiError::invalid("discount", "the discount is above the sale's amount"),
+        PricingError::TooLarge => ApiError::invalid("lines", "the amounts are too large"),
+    })?;
+    if totals.discount_total > 0 {
+        audit.push(
+            NewAudit::new("sale.discount")
+                .by(caller.actor(), None)
+                .detail(json!({"saleDiscount": sale_discount, "discountTotal": totals.discount_total})),
+        );
+    }
+    Ok(PricedCart { lines, totals, offline, sold_at, audit })
+}
+
+/// Checks the payments against the total: they must cover it, non-cash ones may not exceed it,
+/// and cash beyond it comes back as change. Returns (payments, paid, change).
+pub fn take_payments(total: i64, payments: &[PaymentBody]) -> ApiResult<(Vec<NewPayment>, i64, i64)> {
+    if payments.len() > MAX_PAYMENTS {
+        return Err(ApiError::invalid("payments", format!("at most {MAX_PAYMENTS} payments")));
+    }
+    let mut out = Vec::with_capacity(payments.len());
+    let (mut paid, mut non_cash) = (0i64, 0i64);
+    for (i, p) in payments.iter().enumerate() {
+        let method = p.method.trim().to_lowercase();
+        if !["cash", "card", "mobile", "voucher"].contains(&method.as_str()) {
+            return Err(ApiError::invalid(format!("payments[{i}].method"), "method is cash, card, mobile or voucher"));
+        }
+        if p.amount.minor() == 0 {
+            return Err(ApiError::invalid(format!("payments[{i}].amount"), "a payment's amount is above 0"));
+        }
+        let reference = p.reference.as_ref().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        if reference.as_ref().is_some_and(|r| r.chars().count() > 100) {
+            return Err(ApiError::invalid(format!("payments[{i}].reference"), "at most 100 characters"));
+        }
+        paid += p.amount.minor();
+        if method != "cash" {
+            non_cash += p.amount.minor();
+        }
+        out.push(NewPayment { id: new_id(), method, amount: p.amount.minor(), reference });
+    }
+    if paid < total {
+        return Err(ApiError::InsufficientPayment(format!("the payments come to {paid}, the sale to {total}")));
+    }
+    if non_cash > total {
+        return Err(ApiError::invalid("payments", "card, mobile and voucher payments may not exceed the total"));
+    }
+    Ok((out, paid, paid - total))
+}
+
+/// Everything the sale will store.
+pub fn new_sale(
+    caller: &StoreCaller,
+    body: &SaleBody,
+    hash: String,
+    cart: PricedCart,
+    payments: Vec<NewPayment>,
+    paid: i64,
+    change: i64,
+) -> ApiResult<NewSale> {
+    let client_ref = match &body.client_ref {
+        Some(c) => Some((valid_client_ref(c)?, hash)),
+        None => None,
+    };
+    let note = body.note.as_ref().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ApiError::invalid("note", "at most 500 characters"));
+    }
+    let lines = cart
+        .lines
+        .iter()
+        .zip(&cart.totals.lines)
+        .map(|(l, t)| NewSaleLine {
+            id: new_id(),
+            product_id: l.product.id,
+            name: l.product.name.clone(),
+            barcode: l.barcode.clone(),
+            unit_id: l.unit_id,
+            factor: l.factor,
+            quantity_milli: l.quantity_milli,
+            price: l.price,
+            catalog_price: (l.price != l.catalog_price).then_some(l.catalog_price),
+            discount: t.discount,
+            tax_rate: l.product.tax_rate,
+            tax: t.tax,
+            total: t.total,
+        })
+        .collect();
+    Ok(NewSale {
+        id: new_id(),
+        client_ref,
+        customer_id: body.customer_id,
+        cashier_id: Some(caller.actor().unwrap_or(caller.user_id)),
+        note,
+        subtotal: cart.totals.subtotal,
+        discount_total: cart.totals.discount_total,
+        tax_total: cart.totals.tax_total,
+        total: cart.totals.total,
+        paid,
+        change,
+        offline: cart.offline,
+        sold_at: cart.sold_at,
+        lines,
+        payments,
+        audit: cart.audit,
+    })
+}
+
+pub fn valid_client_ref(c: &str) -> ApiResult<String> {
+    let c = c.trim();
+    if c.is_empty() || c.len() > 100 || !c.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid("clientRef", "a clientRef is 1-100 printable characters (a UUID)"));
+    }
+    Ok(c.to_owned())
+}
+
+/// The sale's customer must be one of this store's.
+pub async fn check_customer(state: &AppState, store: &StoreId, customer: Option<Id>) -> ApiResult<()> {
+    if let Some(c) = customer
+        && state.store.get_customer(store, c).await?.is_none()
+    {
+        return Err(ApiError::invalid("customerId", "no such customer in this store"));
+    }
+    Ok(())
+}

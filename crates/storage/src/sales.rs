@@ -1,0 +1,785 @@
+//! Sales, their lines and payments, voids and refunds: where money moves.
+//!
+//! A sale, its lines, its payments, its stock changes, its `clientRef` and the store's invoice
+//! counter commit in one transaction, or none of them does. The counter row is locked by the
+//! first write of the transaction (`UPDATE … RETURNING`), which orders the sales of one store:
+//! numbers have no gaps and no repeats among committed sales.
+
+use async_trait::async_trait;
+use tills_domain::pricing::refund_amount;
+use tills_domain::{Id, StoreId};
+
+use crate::audit::{NewAudit, insert_audit};
+use crate::backend::for_each_backend;
+use crate::products::{StockChange, StockReason, insert_movement};
+use crate::{Result, StorageError, Timestamp};
+
+#[derive(Debug, Clone)]
+pub struct NewSaleLine {
+    pub id: Id,
+    pub product_id: Id,
+    pub name: String,
+    pub barcode: Option<String>,
+    pub unit_id: Option<Id>,
+    pub factor: i64,
+    pub quantity_milli: i64,
+    pub price: i64,
+    /// The catalog's price when it differs from `price` (an override or an offline price).
+    pub catalog_price: Option<i64>,
+    pub discount: i64,
+    pub tax_rate: i32,
+    pub tax: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub id: Id,
+    pub method: String,
+    pub amount: i64,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSale {
+    pub id: Id,
+    /// With the hash of its normalized request.
+    pub client_ref: Option<(String, String)>,
+    pub customer_id: Option<Id>,
+    pub cashier_id: Option<Id>,
+    pub note: Option<String>,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub paid: i64,
+    pub change: i64,
+    pub offline: bool,
+    pub sold_at: Timestamp,
+    pub lines: Vec<NewSaleLine>,
+    pub payments: Vec<NewPayment>,
+    pub audit: Vec<NewAudit>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SaleLineRecord {
+    pub id: Id,
+    pub sale_id: Id,
+    pub position: i32,
+    pub product_id: Option<Id>,
+    pub name: String,
+    pub barcode: Option<String>,
+    pub unit_id: Option<Id>,
+    pub factor: i64,
+    pub quantity_milli: i64,
+    pub price: i64,
+    pub catalog_price: Option<i64>,
+    pub discount: i64,
+    pub tax_rate: i32,
+    pub tax: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PaymentRecord {
+    pub id: Id,
+    pub sale_id: Id,
+    pub refund_id: Option<Id>,
+    pub method: String,
+    pub amount: i64,
+    pub reference: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RefundLineRecord {
+    pub id: Id,
+    pub refund_id: Id,
+    pub sale_line_id: Id,
+    pub quantity_milli: i64,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundRecord {
+    pub id: Id,
+    pub sale_id: Id,
+    pub client_ref: Option<String>,
+    pub restock: bool,
+    pub total: i64,
+    pub created_by: Option<Id>,
+    pub created_at: Timestamp,
+    pub lines: Vec<RefundLineRecord>,
+    pub payments: Vec<PaymentRecord>,
+}
+
+/// A sale's header.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SaleHeader {
+    pub id: Id,
+    pub invoice_number: String,
+    pub status: String,
+    pub client_ref: Option<String>,
+    pub customer_id: Option<Id>,
+    pub cashier_id: Option<Id>,
+    pub note: Option<String>,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub paid: i64,
+    pub change: i64,
+    pub offline: bool,
+    pub sold_at: Timestamp,
+    pub created_at: Timestamp,
+    pub voided_at: Option<Timestamp>,
+}
+
+/// A sale with everything on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaleRecord {
+    pub header: SaleHeader,
+    pub lines: Vec<SaleLineRecord>,
+    /// What was taken for the sale (refund payouts are under `refunds`).
+    pub payments: Vec<PaymentRecord>,
+    pub refunds: Vec<RefundRecord>,
+}
+
+/// What `POST /sales` (or a refund) with a `clientRef` found.
+#[derive(Debug, Clone)]
+pub enum Idempotent<T> {
+    Created(T),
+    /// The clientRef was taken before; `same_request` says whether by the same content.
+    Replayed {
+        existing: T,
+        same_request: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub id: Id,
+    pub client_ref: Option<(String, String)>,
+    pub restock: bool,
+    /// (sale line id, quantity in thousandths), in request order.
+    pub lines: Vec<(Id, i64)>,
+    pub payments: Vec<NewPayment>,
+    pub created_by: Option<Id>,
+    pub audit: NewAudit,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SaleFilter {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub status: Option<String>,
+    pub customer_id: Option<Id>,
+    /// Keyset for newest-first order: (sold_at, id).
+    pub before: Option<(Timestamp, Id)>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    pub sale_id: Option<Id>,
+    pub method: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub before: Option<(Timestamp, Id)>,
+    pub limit: i64,
+}
+
+/// One row of the CSV export: a sale line with its sale.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ExportRow {
+    pub sale_id: Id,
+    pub invoice_number: String,
+    pub status: String,
+    pub sold_at: Timestamp,
+    pub offline: bool,
+    pub position: i32,
+    pub product_id: Option<Id>,
+    pub name: String,
+    pub barcode: Option<String>,
+    pub factor: i64,
+    pub quantity_milli: i64,
+    pub price: i64,
+    pub discount: i64,
+    pub tax_rate: i32,
+    pub tax: i64,
+    pub total: i64,
+}
+
+/// A store's activity within `[from, to)`, for the daily report.
+#[derive(Debug, Clone, Default)]
+pub struct DayActivity {
+    pub sales: Vec<DaySale>,
+    /// (method, amount) taken for the day's sales that are not voided.
+    pub payments: Vec<(String, i64)>,
+    /// (refund total, its payouts) of refunds made within the day.
+    pub refunds: Vec<(i64, Vec<(String, i64)>)>,
+    /// Lines of the day's offline sales sold at another price than the catalog's.
+    pub offline_price_differences: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DaySale {
+    pub invoice_number: String,
+    pub invoice_seq: Option<i64>,
+    pub status: String,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub change: i64,
+}
+
+#[async_trait]
+pub trait SaleRepo {
+    /// Who holds a clientRef: (kind, request hash, sale or refund id).
+    async fn find_client_ref(&self, store: &StoreId, client_ref: &str) -> Result<Option<(String, String, Id)>>;
+    async fn create_sale(&self, store: &StoreId, sale: NewSale) -> Result<Idempotent<SaleRecord>>;
+    async fn get_sale(&self, store: &StoreId, id: Id) -> Result<Option<SaleRecord>>;
+    async fn get_sale_by_invoice(&self, store: &StoreId, invoice: &str) -> Result<Option<SaleRecord>>;
+    /// Newest first.
+    async fn list_sales(&self, store: &StoreId, filter: &SaleFilter) -> Result<Vec<SaleHeader>>;
+    /// `Conflict("already_voided")`, `Conflict("has_refunds")`; stock comes back.
+    async fn void_sale(&self, store: &StoreId, id: Id, by: Option<Id>, audit: NewAudit) -> Result<SaleRecord>;
+    /// Checks the request against the sale and its earlier refunds, inside the transaction.
+    async fn create_refund(
+        &self,
+        store: &StoreId,
+        sale_id: Id,
+        refund: RefundRequest,
+    ) -> Result<Idempotent<(SaleRecord, RefundRecord)>>;
+    async fn list_payments(&self, store: &StoreId, filter: &PaymentFilter) -> Result<Vec<PaymentRecord>>;
+    /// Sale lines sold within `[from, to)`, after the keyset `(sold_at, sale id, position)`.
+    async fn export_lines(
+        &self,
+        store: &StoreId,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        after: Option<(Timestamp, Id, i32)>,
+        limit: i64,
+    ) -> Result<Vec<ExportRow>>;
+    async fn day_activity(&self, store: &StoreId, from: Timestamp, to: Timestamp) -> Result<DayActivity>;
+}
+
+const CLAIM_CLIENT_REF: &str = "INSERT INTO idempotency_keys (store_id, client_ref, kind, request_hash, resource_id, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (store_id, client_ref) DO NOTHING RETURNING client_ref";
+const SELECT_CLIENT_REF: &str =
+    "SELECT kind, request_hash, resource_id FROM idempotency_keys WHERE store_id = $1 AND client_ref = $2";
+const NEXT_INVOICE: &str =
+    "UPDATE invoice_counters SET last_number = last_number + 1 WHERE store_id = $1 RETURNING last_number";
+const INVOICE_PREFIX: &str = "SELECT invoice_prefix FROM stores WHERE id = $1";
+const INSERT_SALE: &str = "INSERT INTO sales (store_id, id, invoice_number, invoice_seq, status, client_ref, customer_id, cashier_id, \
+     note, subtotal, discount_total, tax_total, total, paid, change, offline, sold_at, created_at) \
+     VALUES ($1, $2, $3, $4, 'completed', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+const INSERT_LINE: &str = "INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor, \
+     quantity_milli, price, catalog_price, discount, tax_rate, tax, total) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+const INSERT_PAYMENT: &str = "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const TAKE_STOCK: &str = "UPDATE products SET stock_milli = stock_milli + $3 WHERE store_id = $1 AND id = $2";
+const SALE_COLUMNS_BY_ID: &str = "SELECT id, invoice_number, status, client_ref, customer_id, cashier_id, note, subtotal, \
+     discount_total, tax_total, total, paid, change, offline, sold_at, created_at, voided_at FROM sales WHERE store_id = $1 AND id = $2";
+const SALE_BY_INVOICE: &str = "SELECT id FROM sales WHERE store_id = $1 AND invoice_number = $2";
+const SALE_LINES: &str = "SELECT id, sale_id, position, product_id, name, barcode, unit_id, factor, quantity_milli, price, \
+     catalog_price, discount, tax_rate, tax, total FROM sale_lines WHERE store_id = $1 AND sale_id = $2 ORDER BY position";
+const SALE_PAYMENTS: &str = "SELECT id, sale_id, refund_id, method, amount, reference, created_at FROM payments \
+     WHERE store_id = $1 AND sale_id = $2 ORDER BY created_at, id";
+#[derive(sqlx::FromRow)]
+struct RefundRow {
+    id: Id,
+    sale_id: Id,
+    client_ref: Option<String>,
+    restock: bool,
+    total: i64,
+    created_by: Option<Id>,
+    created_at: Timestamp,
+}
+const SALE_REFUNDS: &str = "SELECT id, sale_id, client_ref, restock, total, created_by, created_at FROM refunds \
+     WHERE store_id = $1 AND sale_id = $2 ORDER BY created_at, id";
+const SALE_REFUND_LINES: &str = "SELECT rl.id, rl.refund_id, rl.sale_line_id, rl.quantity_milli, rl.amount FROM refund_lines rl \
+     JOIN refunds r ON r.store_id = rl.store_id AND r.id = rl.refund_id WHERE rl.store_id = $1 AND r.sale_id = $2 ORDER BY rl.id";
+const LIST_SALES: &str = "SELECT id, invoice_number, status, client_ref, customer_id, cashier_id, note, subtotal, \
+     discount_total, tax_total, total, paid, change, offline, sold_at, created_at, voided_at FROM sales \
+     WHERE store_id = $1 AND ($2 IS NULL OR sold_at >= $2) AND ($3 IS NULL OR sold_at < $3) AND ($4 IS NULL OR status = $4) \
+     AND ($5 IS NULL OR customer_id = $5) AND ($6 IS NULL OR sold_at < $6 OR (sold_at = $6 AND id < $7)) \
+     ORDER BY sold_at DESC, id DESC LIMIT $8";
+const VOID_SALE: &str = "UPDATE sales SET status = 'voided', voided_at = $3, voided_by = $4 \
+     WHERE store_id = $1 AND id = $2 AND status = 'completed'";
+const INSERT_REFUND: &str = "INSERT INTO refunds (store_id, id, sale_id, client_ref, restock, total, created_by, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const INSERT_REFUND_LINE: &str = "INSERT INTO refund_lines (store_id, id, refund_id, sale_line_id, quantity_milli, amount) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const SET_SALE_STATUS: &str = "UPDATE sales SET status = $3 WHERE store_id = $1 AND id = $2";
+const LIST_PAYMENTS: &str = "SELECT id, sale_id, refund_id, method, amount, reference, created_at FROM payments \
+     WHERE store_id = $1 AND ($2 IS NULL OR sale_id = $2) AND ($3 IS NULL OR method = $3) \
+     AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5) \
+     AND ($6 IS NULL OR created_at < $6 OR (created_at = $6 AND id < $7)) ORDER BY created_at DESC, id DESC LIMIT $8";
+const EXPORT_LINES: &str = "SELECT s.id AS sale_id, s.invoice_number, s.status, s.sold_at, s.offline, l.position, l.product_id, \
+     l.name, l.barcode, l.factor, l.quantity_milli, l.price, l.discount, l.tax_rate, l.tax, l.total \
+     FROM sales s JOIN sale_lines l ON l.store_id = s.store_id AND l.sale_id = s.id \
+     WHERE s.store_id = $1 AND ($2 IS NULL OR s.sold_at >= $2) AND ($3 IS NULL OR s.sold_at < $3) \
+     AND ($4 IS NULL OR s.sold_at > $4 OR (s.sold_at = $4 AND (s.id > $5 OR (s.id = $5 AND l.position > $6)))) \
+     ORDER BY s.sold_at, s.id, l.position LIMIT $7";
+const DAY_SALES: &str = "SELECT invoice_number, invoice_seq, status, subtotal, discount_total, tax_total, total, change FROM sales \
+     WHERE store_id = $1 AND sold_at >= $2 AND sold_at < $3";
+const DAY_PAYMENTS: &str = "SELECT p.method, p.amount FROM payments p JOIN sales s ON s.store_id = p.store_id AND s.id = p.sale_id \
+     WHERE p.store_id = $1 AND s.sold_at >= $2 AND s.sold_at < $3 AND s.status <> 'voided' AND p.refund_id IS NULL";
+const DAY_REFUNDS: &str = "SELECT id, sale_id, client_ref, restock, total, created_by, created_at FROM refunds \
+     WHERE store_id = $1 AND created_at >= $2 AND created_at < $3";
+const DAY_REFUND_PAYMENTS: &str = "SELECT p.refund_id, p.method, p.amount FROM payments p \
+     JOIN refunds r ON r.store_id = p.store_id AND r.id = p.refund_id \
+     WHERE p.store_id = $1 AND r.created_at >= $2 AND r.created_at < $3";
+const DAY_OFFLINE_DIFFS: &str = "SELECT COUNT(*) FROM sale_lines l JOIN sales s ON s.store_id = l.store_id AND s.id = l.sale_id \
+     WHERE l.store_id = $1 AND s.sold_at >= $2 AND s.sold_at < $3 AND s.offline AND s.status <> 'voided' \
+     AND l.catalog_price IS NOT NULL AND l.catalog_price <> l.price";
+
+fn invoice_number(prefix: &str, n: i64) -> String {
+    format!("{prefix}{n:06}")
+}
+
+macro_rules! impl_sale_repo {
+    ($backend:ty, $db:ty) => {
+        impl $backend {
+            async fn load_sale(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                store: &StoreId,
+                id: Id,
+            ) -> Result<Option<SaleRecord>> {
+                let header: Option<SaleHeader> =
+                    sqlx::query_as(SALE_COLUMNS_BY_ID).bind(store.as_str()).bind(id).fetch_optional(&mut **tx).await?;
+                let Some(header) = header else { return Ok(None) };
+                let lines: Vec<SaleLineRecord> =
+                    sqlx::query_as(SALE_LINES).bind(store.as_str()).bind(id).fetch_all(&mut **tx).await?;
+                let all_payments: Vec<PaymentRecord> =
+                    sqlx::query_as(SALE_PAYMENTS).bind(store.as_str()).bind(id).fetch_all(&mut **tx).await?;
+                let refund_rows: Vec<RefundRow> =
+                    sqlx::query_as(SALE_REFUNDS).bind(store.as_str()).bind(id).fetch_all(&mut **tx).await?;
+                let refund_lines: Vec<RefundLineRecord> =
+                    sqlx::query_as(SALE_REFUND_LINES).bind(store.as_str()).bind(id).fetch_all(&mut **tx).await?;
+                let (refund_payments, payments): (Vec<_>, Vec<_>) =
+                    all_payments.into_iter().partition(|p| p.refund_id.is_some());
+                let refunds = refund_rows
+                    .into_iter()
+                    .map(|r| RefundRecord {
+                        lines: refund_lines.iter().filter(|l| l.refund_id == r.id).cloned().collect(),
+                        payments: refund_payments.iter().filter(|p| p.refund_id == Some(r.id)).cloned().collect(),
+                        id: r.id,
+                        sale_id: r.sale_id,
+                        client_ref: r.client_ref,
+                        restock: r.restock,
+                        total: r.total,
+                        created_by: r.created_by,
+                        created_at: r.created_at,
+                    })
+                    .collect();
+                Ok(Some(SaleRecord { header, lines, payments, refunds }))
+            }
+
+            /// Claims `client_ref` for `resource`, or says who holds it.
+            async fn claim(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                store: &StoreId,
+                kind: &str,
+                client_ref: &(String, String),
+                resource: Id,
+            ) -> Result<Option<(String, String, Id)>> {
+                let claimed: Option<String> = sqlx::query_scalar(CLAIM_CLIENT_REF)
+                    .bind(store.as_str())
+                    .bind(&client_ref.0)
+                    .bind(kind)
+                    .bind(&client_ref.1)
+                    .bind(resource)
+                    .bind(tills_domain::now())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if claimed.is_some() {
+                    return Ok(None);
+                }
+                let holder: (String, String, Id) = sqlx::query_as(SELECT_CLIENT_REF)
+                    .bind(store.as_str())
+                    .bind(&client_ref.0)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                Ok(Some(holder))
+            }
+        }
+
+        #[async_trait]
+        impl SaleRepo for $backend {
+            async fn find_client_ref(&self, store: &StoreId, client_ref: &str) -> Result<Option<(String, String, Id)>> {
+                let mut tx = self.scoped(store, false).await?;
+                let row: Option<(String, String, Id)> = sqlx::query_as(SELECT_CLIENT_REF)
+                    .bind(store.as_str())
+                    .bind(client_ref)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(row)
+            }
+
+            async fn create_sale(&self, store: &StoreId, sale: NewSale) -> Result<Idempotent<SaleRecord>> {
+                let now = tills_domain::now();
+                let mut tx = self.scoped(store, true).await?;
+                if let Some(cr) = &sale.client_ref
+                    && let Some((kind, hash, existing)) = Self::claim(&mut tx, store, "sale", cr, sale.id).await?
+                {
+                    let found = if kind == "sale" { Self::load_sale(&mut tx, store, existing).await? } else { None };
+                    tx.commit().await?;
+                    return match found {
+                        Some(existing) => Ok(Idempotent::Replayed { existing, same_request: hash == cr.1 }),
+                        None => Err(StorageError::Conflict("client_ref_of_refund")),
+                    };
+                }
+                let number: Option<i64> =
+                    sqlx::query_scalar(NEXT_INVOICE).bind(store.as_str()).fetch_optional(&mut *tx).await?;
+                let number = number.ok_or(StorageError::NotFound)?;
+                let prefix: String =
+                    sqlx::query_scalar(INVOICE_PREFIX).bind(store.as_str()).fetch_one(&mut *tx).await?;
+                let invoice = invoice_number(&prefix, number);
+                sqlx::query(INSERT_SALE)
+                    .bind(store.as_str())
+                    .bind(sale.id)
+                    .bind(&invoice)
+                    .bind(number)
+                    .bind(sale.client_ref.as_ref().map(|c| c.0.as_str()))
+                    .bind(sale.customer_id)
+                    .bind(sale.cashier_id)
+                    .bind(sale.note.as_deref())
+                    .bind(sale.subtotal)
+                    .bind(sale.discount_total)
+                    .bind(sale.tax_total)
+                    .bind(sale.total)
+                    .bind(sale.paid)
+                    .bind(sale.change)
+                    .bind(sale.offline)
+                    .bind(sale.sold_at)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                for (i, l) in sale.lines.iter().enumerate() {
+                    sqlx::query(INSERT_LINE)
+                        .bind(store.as_str())
+                        .bind(l.id)
+                        .bind(sale.id)
+                        .bind(i as i32)
+                        .bind(l.product_id)
+                        .bind(&l.name)
+                        .bind(l.barcode.as_deref())
+                        .bind(l.unit_id)
+                        .bind(l.factor)
+                        .bind(l.quantity_milli)
+                        .bind(l.price)
+                        .bind(l.catalog_price)
+                        .bind(l.discount)
+                        .bind(l.tax_rate)
+                        .bind(l.tax)
+                        .bind(l.total)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for p in &sale.payments {
+                    sqlx::query(INSERT_PAYMENT)
+                        .bind(store.as_str())
+                        .bind(p.id)
+                        .bind(sale.id)
+                        .bind(None::<Id>)
+                        .bind(&p.method)
+                        .bind(p.amount)
+                        .bind(p.reference.as_deref())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // Stock in product order, so two sales never wait on each other in a cycle.
+                let mut moves: Vec<(Id, i64)> =
+                    sale.lines.iter().map(|l| (l.product_id, -(l.quantity_milli.saturating_mul(l.factor)))).collect();
+                moves.sort_by_key(|m| m.0);
+                for (product, delta) in moves {
+                    sqlx::query(TAKE_STOCK).bind(store.as_str()).bind(product).bind(delta).execute(&mut *tx).await?;
+                    let change =
+                        StockChange { sale_id: Some(sale.id), ..StockChange::new(StockReason::Sale, sale.cashier_id) };
+                    insert_movement!(tx, store, product, delta, &change, now)?;
+                }
+                for a in &sale.audit {
+                    insert_audit!(tx, store, a)?;
+                }
+                let record = Self::load_sale(&mut tx, store, sale.id).await?.ok_or(StorageError::NotFound)?;
+                tx.commit().await?;
+                Ok(Idempotent::Created(record))
+            }
+
+            async fn get_sale(&self, store: &StoreId, id: Id) -> Result<Option<SaleRecord>> {
+                let mut tx = self.scoped(store, false).await?;
+                let sale = Self::load_sale(&mut tx, store, id).await?;
+                tx.commit().await?;
+                Ok(sale)
+            }
+
+            async fn get_sale_by_invoice(&self, store: &StoreId, invoice: &str) -> Result<Option<SaleRecord>> {
+                let mut tx = self.scoped(store, false).await?;
+                let id: Option<Id> = sqlx::query_scalar(SALE_BY_INVOICE)
+                    .bind(store.as_str())
+                    .bind(invoice)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let sale = match id {
+                    Some(id) => Self::load_sale(&mut tx, store, id).await?,
+                    None => None,
+                };
+                tx.commit().await?;
+                Ok(sale)
+            }
+
+            async fn list_sales(&self, store: &StoreId, f: &SaleFilter) -> Result<Vec<SaleHeader>> {
+                let mut tx = self.scoped(store, false).await?;
+                let rows: Vec<SaleHeader> = sqlx::query_as(LIST_SALES)
+                    .bind(store.as_str())
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(f.status.as_deref())
+                    .bind(f.customer_id)
+                    .bind(f.before.map(|b| b.0))
+                    .bind(f.before.map(|b| b.1))
+                    .bind(f.limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+
+            async fn void_sale(&self, store: &StoreId, id: Id, by: Option<Id>, audit: NewAudit) -> Result<SaleRecord> {
+                let now = tills_domain::now();
+                let mut tx = self.scoped(store, true).await?;
+                let done =
+                    sqlx::query(VOID_SALE).bind(store.as_str()).bind(id).bind(now).bind(by).execute(&mut *tx).await?;
+                if done.rows_affected() == 0 {
+                    let sale = Self::load_sale(&mut tx, store, id).await?;
+                    return Err(match sale {
+                        None => StorageError::NotFound,
+                        Some(s) if s.header.status == "voided" => StorageError::Conflict("already_voided"),
+                        Some(_) => StorageError::Conflict("has_refunds"),
+                    });
+                }
+                let sale = Self::load_sale(&mut tx, store, id).await?.ok_or(StorageError::NotFound)?;
+                let mut moves: Vec<(Id, i64)> = sale
+                    .lines
+                    .iter()
+                    .filter_map(|l| l.product_id.map(|p| (p, l.quantity_milli.saturating_mul(l.factor))))
+                    .collect();
+                moves.sort_by_key(|m| m.0);
+                for (product, delta) in moves {
+                    sqlx::query(TAKE_STOCK).bind(store.as_str()).bind(product).bind(delta).execute(&mut *tx).await?;
+                    let change = StockChange { sale_id: Some(id), ..StockChange::new(StockReason::Void, by) };
+                    insert_movement!(tx, store, product, delta, &change, now)?;
+                }
+                insert_audit!(tx, store, &audit)?;
+                tx.commit().await?;
+                Ok(sale)
+            }
+
+            async fn create_refund(
+                &self,
+                store: &StoreId,
+                sale_id: Id,
+                r: RefundRequest,
+            ) -> Result<Idempotent<(SaleRecord, RefundRecord)>> {
+                let now = tills_domain::now();
+                let mut tx = self.scoped(store, true).await?;
+                // Orders the refunds of one sale (and a void racing them).
+                sqlx::query(Self::LOCK_SALE_ROW).bind(store.as_str()).bind(sale_id).execute(&mut *tx).await?;
+                if let Some(cr) = &r.client_ref
+                    && let Some((kind, hash, existing)) = Self::claim(&mut tx, store, "refund", cr, r.id).await?
+                {
+                    let sale = Self::load_sale(&mut tx, store, sale_id).await?;
+                    tx.commit().await?;
+                    let refund = sale.as_ref().and_then(|s| s.refunds.iter().find(|x| x.id == existing).cloned());
+                    return match (kind.as_str(), sale, refund) {
+                        ("refund", Some(sale), Some(refund)) => {
+                            Ok(Idempotent::Replayed { existing: (sale, refund), same_request: hash == cr.1 })
+                        }
+                        _ => Err(StorageError::Conflict("client_ref_taken")),
+                    };
+                }
+                let sale = Self::load_sale(&mut tx, store, sale_id).await?.ok_or(StorageError::NotFound)?;
+                if sale.header.status == "voided" {
+                    return Err(StorageError::Conflict("voided"));
+                }
+                let mut seen = std::collections::HashSet::new();
+                let mut planned = Vec::with_capacity(r.lines.len());
+                for (i, (line_id, qty)) in r.lines.iter().enumerate() {
+                    let field = format!("lines[{i}].lineId");
+                    let Some(line) = sale.lines.iter().find(|l| l.id == *line_id) else {
+                        return Err(StorageError::Invalid { field, message: "no such line in this sale".into() });
+                    };
+                    if !seen.insert(*line_id) {
+                        return Err(StorageError::Invalid { field, message: "a line appears once per refund".into() });
+                    }
+                    let earlier = sale.refunds.iter().flat_map(|x| &x.lines).filter(|x| x.sale_line_id == *line_id);
+                    let (done_qty, done_amount) =
+                        earlier.fold((0i64, 0i64), |acc, x| (acc.0 + x.quantity_milli, acc.1 + x.amount));
+                    if *qty > line.quantity_milli - done_qty {
+                        return Err(StorageError::Invalid {
+                            field: format!("lines[{i}].quantity"),
+                            message: "more than was sold, counting earlier refunds".into(),
+                        });
+                    }
+                    let amount = refund_amount(line.total, line.quantity_milli, done_qty, done_amount, *qty);
+                    planned.push((line.clone(), *qty, amount));
+                }
+                let total: i64 = planned.iter().map(|p| p.2).sum();
+                let paid: i64 = r.payments.iter().map(|p| p.amount).sum();
+                if paid != total {
+                    return Err(StorageError::Invalid {
+                        field: "payments".into(),
+                        message: format!("the refund's payments must equal its total of {total}"),
+                    });
+                }
+                sqlx::query(INSERT_REFUND)
+                    .bind(store.as_str())
+                    .bind(r.id)
+                    .bind(sale_id)
+                    .bind(r.client_ref.as_ref().map(|c| c.0.as_str()))
+                    .bind(r.restock)
+                    .bind(total)
+                    .bind(r.created_by)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                for (line, qty, amount) in &planned {
+                    sqlx::query(INSERT_REFUND_LINE)
+                        .bind(store.as_str())
+                        .bind(tills_domain::new_id())
+                        .bind(r.id)
+                        .bind(line.id)
+                        .bind(*qty)
+                        .bind(*amount)
+                        .execute(&mut *tx)
+                        .await?;
+                    if r.restock
+                        && let Some(product) = line.product_id
+                    {
+                        let delta = qty.saturating_mul(line.factor);
+                        sqlx::query(TAKE_STOCK)
+                            .bind(store.as_str())
+                            .bind(product)
+                            .bind(delta)
+                            .execute(&mut *tx)
+                            .await?;
+                        let change = StockChange {
+                            sale_id: Some(sale_id),
+                            refund_id: Some(r.id),
+                            ..StockChange::new(StockReason::Refund, r.created_by)
+                        };
+                        insert_movement!(tx, store, product, delta, &change, now)?;
+                    }
+                }
+                for p in &r.payments {
+                    sqlx::query(INSERT_PAYMENT)
+                        .bind(store.as_str())
+                        .bind(p.id)
+                        .bind(sale_id)
+                        .bind(Some(r.id))
+                        .bind(&p.method)
+                        .bind(p.amount)
+                        .bind(p.reference.as_deref())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let fully = sale.lines.iter().all(|l| {
+                    let earlier: i64 = sale
+                        .refunds
+                        .iter()
+                        .flat_map(|x| &x.lines)
+                        .filter(|x| x.sale_line_id == l.id)
+                        .map(|x| x.quantity_milli)
+                        .sum();
+                    let now_qty: i64 = planned.iter().filter(|p| p.0.id == l.id).map(|p| p.1).sum();
+                    earlier + now_qty >= l.quantity_milli
+                });
+                let status = if fully { "refunded" } else { "partially_refunded" };
+                sqlx::query(SET_SALE_STATUS).bind(store.as_str()).bind(sale_id).bind(status).execute(&mut *tx).await?;
+                insert_audit!(tx, store, &r.audit)?;
+                let sale = Self::load_sale(&mut tx, store, sale_id).await?.ok_or(StorageError::NotFound)?;
+                tx.commit().await?;
+                let refund = sale.refunds.iter().find(|x| x.id == r.id).cloned().ok_or(StorageError::NotFound)?;
+                Ok(Idempotent::Created((sale, refund)))
+            }
+
+            async fn list_payments(&self, store: &StoreId, f: &PaymentFilter) -> Result<Vec<PaymentRecord>> {
+                let mut tx = self.scoped(store, false).await?;
+                let rows: Vec<PaymentRecord> = sqlx::query_as(LIST_PAYMENTS)
+                    .bind(store.as_str())
+                    .bind(f.sale_id)
+                    .bind(f.method.as_deref())
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(f.before.map(|b| b.0))
+                    .bind(f.before.map(|b| b.1))
+                    .bind(f.limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+
+            async fn export_lines(
+                &self,
+                store: &StoreId,
+                from: Option<Timestamp>,
+                to: Option<Timestamp>,
+                after: Option<(Timestamp, Id, i32)>,
+                limit: i64,
+            ) -> Result<Vec<ExportRow>> {
+                let mut tx = self.scoped(store, false).await?;
+                let rows: Vec<ExportRow> = sqlx::query_as(EXPORT_LINES)
+                    .bind(store.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .bind(after.map(|a| a.0))
+                    .bind(after.map(|a| a.1))
+                    .bind(after.map(|a| a.2))
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+
+            async fn day_activity(&self, store: &StoreId, from: Timestamp, to: Timestamp) -> Result<DayActivity> {
+                let mut tx = self.scoped(store, false).await?;
+                let sales: Vec<DaySale> =
+                    sqlx::query_as(DAY_SALES).bind(store.as_str()).bind(from).bind(to).fetch_all(&mut *tx).await?;
+                let payments: Vec<(String, i64)> =
+                    sqlx::query_as(DAY_PAYMENTS).bind(store.as_str()).bind(from).bind(to).fetch_all(&mut *tx).await?;
+                let refund_rows: Vec<RefundRow> =
+                    sqlx::query_as(DAY_REFUNDS).bind(store.as_str()).bind(from).bind(to).fetch_all(&mut *tx).await?;
+                let refund_payments: Vec<(Id, String, i64)> = sqlx::query_as(DAY_REFUND_PAYMENTS)
+                    .bind(store.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let diffs: i64 = sqlx::query_scalar(DAY_OFFLINE_DIFFS)
+                    .bind(store.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let refunds = refund_rows
+                    .into_iter()
+                    .map(|r| {
+                        (r.total, refund_payments.iter().filter(|p| p.0 == r.id).map(|p| (p.1.clone(), p.2)).collect())
+                    })
+                    .collect();
+                Ok(DayActivity { sales, payments, refunds, offline_price_differences: diffs })
+            }
+        }
+    };
+}
+for_each_backend!(impl_sale_repo);
