@@ -16,7 +16,10 @@ async fn two_stores(app: &TestApp) -> (String, String, String) {
 }
 
 async fn make(app: &TestApp, token: &str, kind: &str, name: &str) -> String {
-    app.post(&format!("/api/v1/{kind}"), token, json!({"name": name})).await.expect(201)["id"].as_str().unwrap().to_owned()
+    app.post(&format!("/api/v1/{kind}"), token, json!({"name": name})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn id(v: &Value) -> String {
@@ -95,10 +98,16 @@ async fn products_barcodes_and_scan(app: TestApp) {
         other.as_object_mut().unwrap().extend(code_field.as_object().unwrap().clone());
         app.post("/api/v1/products", &a, other).await.expect_error(409, "barcode_taken");
     }
-    app.post("/api/v1/products", &a, json!({"name": "Dup", "price": 1, "barcode": "111", "alternateBarcodes": ["111"]}))
+    app.post(
+        "/api/v1/products",
+        &a,
+        json!({"name": "Dup", "price": 1, "barcode": "111", "alternateBarcodes": ["111"]}),
+    )
+    .await
+    .expect_error(409, "barcode_taken");
+    app.post("/api/v1/products", &b, json!({"name": "B cola", "price": 99, "barcode": "5449000000996"}))
         .await
-        .expect_error(409, "barcode_taken");
-    app.post("/api/v1/products", &b, json!({"name": "B cola", "price": 99, "barcode": "5449000000996"})).await.expect(201);
+        .expect(201);
     // Store B cannot learn that A's barcode exists, nor see A's product.
     let sb = app.get("/api/v1/products/barcode/5449000000997", &b).await;
     sb.expect_error(404, "not_found");
@@ -159,16 +168,23 @@ async fn products_barcodes_and_scan(app: TestApp) {
     app.get("/api/v1/products/barcode/5449000000996", &cashier).await.expect_error(404, "not_found");
     app.get("/api/v1/products/barcode/5449000000998", &cashier).await.expect_error(404, "not_found");
     assert_eq!(app.get("/api/v1/products/barcode/5449000000997", &cashier).await.expect(200)["unit"]["price"], 3300);
-    app.post("/api/v1/products", &a, json!({"name": "Reuse", "price": 5, "barcode": "5449000000996"})).await.expect(201);
+    app.post("/api/v1/products", &a, json!({"name": "Reuse", "price": 5, "barcode": "5449000000996"}))
+        .await
+        .expect(201);
 
     // Inactive products scan with their status; deleted ones are gone and free their barcodes.
     app.patch(&format!("/api/v1/products/{cola_id}"), &a, json!({"status": "inactive"})).await.expect(200);
-    assert_eq!(app.get("/api/v1/products/barcode/5449000000999", &cashier).await.expect(200)["product"]["status"], "inactive");
+    assert_eq!(
+        app.get("/api/v1/products/barcode/5449000000999", &cashier).await.expect(200)["product"]["status"],
+        "inactive"
+    );
     app.delete(&format!("/api/v1/products/{cola_id}"), &a).await.expect(204);
     app.get(&format!("/api/v1/products/{cola_id}"), &a).await.expect_error(404, "not_found");
     app.get("/api/v1/products/barcode/5449000000999", &cashier).await.expect_error(404, "not_found");
     app.delete(&format!("/api/v1/products/{cola_id}"), &a).await.expect_error(404, "not_found");
-    app.post("/api/v1/products", &a, json!({"name": "Fresh", "price": 5, "barcode": "5449000000999"})).await.expect(201);
+    app.post("/api/v1/products", &a, json!({"name": "Fresh", "price": 5, "barcode": "5449000000999"}))
+        .await
+        .expect(201);
     // The deleted product no longer holds its category.
     app.delete(&format!("/api/v1/brands/{brand}"), &a).await.expect(204);
 }
@@ -178,12 +194,23 @@ async fn stock_and_movements(app: TestApp) {
     let (a, cashier, b) = two_stores(&app).await;
     let p = app.post("/api/v1/products", &a, json!({"name": "Cheese", "price": 1999, "stock": 10.5})).await.expect(201);
     let path = format!("/api/v1/products/{}", id(&p));
-    let after = app.post(&format!("{path}/stock"), &a, json!({"delta": -0.535, "reason": "damaged", "note": "dropped"})).await.expect(200);
+    let after = app
+        .post(&format!("{path}/stock"), &a, json!({"delta": -0.535, "reason": "damaged", "note": "dropped"}))
+        .await
+        .expect(200);
     assert_eq!(after["stock"], 9.965);
-    app.post(&format!("{path}/stock"), &a, json!({"delta": 3, "reason": "stolen"})).await.expect_error(400, "invalid_input");
-    app.post(&format!("{path}/stock"), &a, json!({"delta": 0.0001, "reason": "other"})).await.expect_error(400, "invalid_input");
-    app.post(&format!("{path}/stock"), &cashier, json!({"delta": 1, "reason": "received"})).await.expect_error(403, "forbidden");
-    app.post(&format!("{path}/stock"), &b, json!({"delta": 1, "reason": "received"})).await.expect_error(404, "not_found");
+    app.post(&format!("{path}/stock"), &a, json!({"delta": 3, "reason": "stolen"}))
+        .await
+        .expect_error(400, "invalid_input");
+    app.post(&format!("{path}/stock"), &a, json!({"delta": 0.0001, "reason": "other"}))
+        .await
+        .expect_error(400, "invalid_input");
+    app.post(&format!("{path}/stock"), &cashier, json!({"delta": 1, "reason": "received"}))
+        .await
+        .expect_error(403, "forbidden");
+    app.post(&format!("{path}/stock"), &b, json!({"delta": 1, "reason": "received"}))
+        .await
+        .expect_error(404, "not_found");
     // A stocktake through PATCH records the difference.
     assert_eq!(app.patch(&path, &a, json!({"stock": 12})).await.expect(200)["stock"], 12);
     let moves = app.get(&format!("{path}/stock-movements"), &a).await.expect(200);
@@ -199,7 +226,14 @@ async fn stock_and_movements(app: TestApp) {
     for _ in 0..20 {
         let (client, url, token) = (app.client.clone(), format!("{}{path}/stock", app.base), a.clone());
         handles.push(tokio::spawn(async move {
-            client.post(url).bearer_auth(token).json(&json!({"delta": 1, "reason": "received"})).send().await.unwrap().status()
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"delta": 1, "reason": "received"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
         }));
     }
     for h in handles {
@@ -221,7 +255,9 @@ async fn lists_filters_and_cursors(app: TestApp) {
     app.post("/api/v1/products", &a, json!({"name": "ärger Zucker", "price": 1})).await.expect(201);
     app.post("/api/v1/products", &b, json!({"name": "Item B", "price": 1, "barcode": "4001"})).await.expect(201);
 
-    let names = |v: &Value| v["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let names = |v: &Value| {
+        v["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
     // Paging by name is stable and complete.
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -276,7 +312,9 @@ async fn scale_labels(app: TestApp) {
     )
     .await
     .expect(200);
-    app.post("/api/v1/products", &a, json!({"name": "Emmental", "price": 1999, "barcode": "2112345"})).await.expect(201);
+    app.post("/api/v1/products", &a, json!({"name": "Emmental", "price": 1999, "barcode": "2112345"}))
+        .await
+        .expect(201);
     app.post("/api/v1/products", &a, json!({"name": "Ham", "price": 2490, "barcode": "2200042"})).await.expect(201);
     let s = app.get("/api/v1/products/barcode/2112345005355", &cashier).await.expect(200);
     assert_eq!(s["product"]["name"], "Emmental");

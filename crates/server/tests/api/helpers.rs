@@ -90,6 +90,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with_store(db: TestDb, store: Arc<dyn Store>) -> TestApp {
+        // Server errors show in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
         let config = AppConfig {
             jwt_secret: Secret(SECRET.into()),
             token_ttl: Duration::from_secs(3600),
