@@ -4,5 +4,18 @@
 mod helpers;
 
 mod catalog;
+mod common;
 mod sales;
 mod smoke;
+
+mod audit;
+mod auth;
+mod cross_store;
+mod errors;
+mod ops;
+mod outage;
+mod platform;
+mod roles;
+mod store_settings;
+mod tokens;
+mod users;
