@@ -54,6 +54,13 @@ impl serde::Serialize for StoreId {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for StoreId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        StoreId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

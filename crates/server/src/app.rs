@@ -19,6 +19,7 @@ use tracing::Instrument;
 use crate::auth::TokenKeys;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::Secret;
+use crate::cache::{CacheConfig, ProductCache};
 use crate::error::ApiError;
 use crate::state::{AccessCache, AppState};
 use tills_storage::Store;
@@ -31,18 +32,19 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppConfig {
     pub jwt_secret: Secret,
     pub token_ttl: Duration,
-    pub redis_configured: bool,
+    pub cache: CacheConfig,
 }
 
-pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> AppState {
-    AppState {
+/// Fails only on a configuration that cannot work (a malformed Redis URL).
+pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> Result<AppState, String> {
+    Ok(AppState {
+        cache: ProductCache::new(store.clone(), &config.cache)?,
         store,
         tokens: Arc::new(TokenKeys::new(&config.jwt_secret, config.token_ttl)),
         throttle: Arc::new(LoginThrottle::default()),
         access: AccessCache::default(),
         metrics: crate::telemetry::metrics_handle(),
-        redis_configured: config.redis_configured,
-    }
+    })
 }
 
 /// The whole app: routes plus middleware (request id, one log line and one metric per request,

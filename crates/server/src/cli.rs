@@ -11,6 +11,7 @@ use tills_storage::PoolConfig;
 use crate::app::{self, AppConfig};
 use crate::auth::password;
 use crate::auth::token::Secret;
+use crate::cache::{CacheConfig, RedisConfig};
 
 #[derive(Parser, Debug)]
 #[command(name = "tills", version, about = "Tills: a point-of-sale server for many stores, and its terminal")]
@@ -56,6 +57,23 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The product cache.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// Drop every cached product of a store, on every instance (needs REDIS_URL; without Redis
+    /// each instance's in-process entries expire within TILLS_CACHE_MEMORY_TTL_SECS).
+    Invalidate {
+        #[arg(long)]
+        store: String,
+        #[arg(long, env = "REDIS_URL")]
+        redis_url: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +94,8 @@ pub struct ServeArgs {
     /// Database connections per instance.
     #[arg(long, env = "TILLS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// Run the migrations before serving (PostgreSQL).
     #[arg(long)]
     pub migrate: bool,
@@ -83,6 +103,38 @@ pub struct ServeArgs {
     /// log in.
     #[arg(long)]
     pub demo: bool,
+}
+
+/// Product cache settings.
+#[derive(Args, Debug, Clone)]
+pub struct CacheArgs {
+    /// How long a product stays in Redis, in seconds (the legacy redesign's one hour).
+    #[arg(long, env = "TILLS_CACHE_TTL_SECS", default_value_t = 3600)]
+    pub cache_ttl_secs: u64,
+    /// How long a product stays in each instance's memory, in seconds: bounds how long a lost
+    /// invalidation message can keep an old answer.
+    #[arg(long, env = "TILLS_CACHE_MEMORY_TTL_SECS", default_value_t = 20)]
+    pub cache_memory_ttl_secs: u64,
+    /// How many products each instance keeps in memory.
+    #[arg(long, env = "TILLS_CACHE_MEMORY_ENTRIES", default_value_t = 200_000)]
+    pub cache_memory_entries: u64,
+    /// A Redis call slower than this (milliseconds) is skipped and counted as an error.
+    #[arg(long, env = "TILLS_CACHE_REDIS_TIMEOUT_MS", default_value_t = 50)]
+    pub cache_redis_timeout_ms: u64,
+}
+
+impl CacheArgs {
+    pub fn config(&self, redis_url: Option<&str>) -> CacheConfig {
+        CacheConfig {
+            redis: redis_url.filter(|u| !u.trim().is_empty()).map(|url| RedisConfig {
+                ttl: Duration::from_secs(self.cache_ttl_secs.max(1)),
+                timeout: Duration::from_millis(self.cache_redis_timeout_ms.max(1)),
+                ..RedisConfig::new(url.trim())
+            }),
+            memory_ttl: Duration::from_secs(self.cache_memory_ttl_secs.max(1)),
+            memory_entries: self.cache_memory_entries.max(1),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -117,6 +169,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("platform admin {email} {}", if created { "created" } else { "updated (password reset)" });
             Ok(())
         }
+        Command::Cache { command: CacheCommand::Invalidate { store, redis_url } } => {
+            let store_id = tills_domain::StoreId::parse(&store).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+            let Some(redis_url) = redis_url else {
+                bail!("REDIS_URL is not set: without Redis, each instance's in-process entries expire on their own");
+            };
+            let db = tills_storage::connect(&url, &PoolConfig::default()).await.context("opening the database")?;
+            if db.get_store(&store_id).await?.is_none() {
+                bail!("no store {store_id}");
+            }
+            let config = CacheConfig { redis: Some(RedisConfig::new(redis_url)), ..CacheConfig::default() };
+            let cache = crate::cache::ProductCache::new(db, &config).map_err(|e| anyhow::anyhow!(e))?;
+            if cache.redis_up().await != Some(true) {
+                bail!("Redis does not answer");
+            }
+            cache.invalidate_store_products(&store_id).await;
+            println!("cached products of {store_id} invalidated");
+            Ok(())
+        }
         Command::Serve(args) => serve(&cli.db, &url, args).await,
     }
 }
@@ -139,9 +209,9 @@ async fn serve(db: &DbArgs, url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let config = AppConfig {
         jwt_secret: secret,
         token_ttl: Duration::from_secs(args.token_ttl_hours.max(1) * 3600),
-        redis_configured: args.redis_url.is_some(),
+        cache: args.cache.config(args.redis_url.as_deref()),
     };
-    let state = app::state(store.clone(), &config);
+    let state = app::state(store.clone(), &config).map_err(|e| anyhow::anyhow!(e))?;
     let listener =
         tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;

@@ -10,6 +10,7 @@ use tills_storage::{Store, StoreRecord};
 
 use crate::auth::TokenKeys;
 use crate::auth::throttle::LoginThrottle;
+use crate::cache::ProductCache;
 use crate::error::ApiError;
 
 /// How long another instance may keep answering with a store's old status or a user's old
@@ -24,8 +25,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     pub access: AccessCache,
     pub metrics: PrometheusHandle,
-    /// Whether a Redis is configured (the cache issue gives it its tiers).
-    pub redis_configured: bool,
+    /// The product cache: the scan's fast path.
+    pub cache: Arc<ProductCache>,
 }
 
 /// The live state a request's rights depend on, cached for [`ACCESS_TTL`] so a request costs

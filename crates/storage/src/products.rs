@@ -23,7 +23,7 @@ pub struct Pack {
     pub price: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductRecord {
     pub id: Id,
     pub store_id: StoreId,
@@ -168,7 +168,7 @@ pub struct ProductFilter {
 }
 
 /// A scan's answer: the product and, for a pack's barcode, the pack.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BarcodeMatch {
     pub product: ProductRecord,
     pub pack: Option<Pack>,

@@ -43,6 +43,11 @@ impl TestDb {
         }
     }
 
+    /// The same database for a second server; only the original removes it.
+    pub fn alias(&self) -> TestDb {
+        TestDb { url: self.url.clone(), backend: self.backend, pg_name: None, _dir: None }
+    }
+
     pub fn sqlite() -> TestDb {
         let dir = TempDir::new();
         let url = format!("sqlite://{}", dir.path.join("tills.db").display());

@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/units/{id}", get(named::get::<Units>).patch(named::patch::<Units>).delete(named::delete::<Units>))
         .route("/products", get(products::list).post(products::create))
         .route("/products/barcode/{barcode}", get(products::scan))
+        .route("/cache/products/invalidate", post(products::invalidate_cache))
         .route("/products/{id}", get(products::get).patch(products::patch).delete(products::delete))
         .route("/products/{id}/stock", post(products::adjust_stock))
         .route("/products/{id}/stock-movements", get(products::stock_movements))

@@ -19,11 +19,14 @@ pub async fn healthz() -> impl IntoResponse {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let db = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
     let db_ok = matches!(db, Ok(Ok(())));
-    let cache = if state.redis_configured { "redis" } else { "memory" };
+    let cache = match state.cache.redis_up().await {
+        None => json!({"kind": "memory", "up": true}),
+        Some(up) => json!({"kind": "redis", "up": up}),
+    };
     let body = json!({
         "status": if db_ok { "ready" } else { "unavailable" },
         "database": {"backend": state.store.backend(), "up": db_ok},
-        "cache": {"kind": cache, "up": true},
+        "cache": cache,
     });
     let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body))

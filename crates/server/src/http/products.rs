@@ -11,6 +11,7 @@ use tills_storage::{
 };
 
 use crate::auth::StoreCaller;
+use crate::cache::ProductCache;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
@@ -102,6 +103,8 @@ pub async fn create(
         ..StockChange::new(StockReason::Stocktake, Some(caller.user_id))
     };
     let product = state.store.create_product(&caller.store, new_id(), &draft, stock, Some(change)).await?;
+    // New barcodes may be cached as unknown.
+    state.cache.invalidate_product(&caller.store, &ProductCache::touched(None, Some(&product))).await;
     Ok((StatusCode::CREATED, Json(ProductView::from(&product))))
 }
 
@@ -127,8 +130,8 @@ pub async fn patch(
     let price_before = current.price;
     let draft = catalog::draft(&state, &caller.store, Some(&current), body).await?;
     let change = StockChange::new(StockReason::Stocktake, Some(caller.user_id));
-    let (_before, after) =
-        state.store.update_product(&caller.store, id, &draft, stocktake.map(|s| (s, change))).await?;
+    let (before, after) = state.store.update_product(&caller.store, id, &draft, stocktake.map(|s| (s, change))).await?;
+    state.cache.invalidate_product(&caller.store, &ProductCache::touched(Some(&before), Some(&after))).await;
     if after.price != price_before || stocktake.is_some() {
         let audit = NewAudit::new(if stocktake.is_some() { "stock.stocktake" } else { "product.price" })
             .by(caller.actor(), None)
@@ -145,7 +148,8 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     caller.require_manager()?;
-    state.store.delete_product(&caller.store, parse_id(&id)?).await?;
+    let before = state.store.delete_product(&caller.store, parse_id(&id)?).await?;
+    state.cache.invalidate_product(&caller.store, &ProductCache::touched(Some(&before), None)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -224,6 +228,15 @@ pub struct ScanView {
     embedded: Option<serde_json::Value>,
 }
 
+/// `POST /cache/products/invalidate` (admin): drops every cached product of the store.
+pub async fn invalidate_cache(State(state): State<AppState>, caller: StoreCaller) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
+    state.cache.invalidate_store_products(&caller.store).await;
+    let audit = NewAudit::new("cache.invalidate").by(caller.actor(), None).target(&caller.store);
+    state.store.append_audit(&caller.store, audit).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The scan: the most frequent request Tills serves.
 pub async fn scan(
     State(state): State<AppState>,
@@ -278,6 +291,7 @@ pub async fn adjust_stock(
     }
     let change = StockChange { note: note.clone(), ..StockChange::new(reason, Some(caller.user_id)) };
     let product = state.store.adjust_stock(&caller.store, id, body.delta.milli(), change).await?;
+    state.cache.invalidate_product(&caller.store, &ProductCache::touched(None, Some(&product))).await;
     let audit = NewAudit::new("stock.adjust")
         .by(caller.actor(), None)
         .target(id)

@@ -159,7 +159,13 @@ pub async fn price_cart(
                     }
                     Err(e) => return Err(e),
                 };
-                (found.found.product, found.found.pack, found.embedded, Some(code.clone()), at("barcode"))
+                (
+                    found.found.product.clone(),
+                    found.found.pack.clone(),
+                    found.embedded,
+                    Some(code.clone()),
+                    at("barcode"),
+                )
             }
             _ => {
                 return Err(ApiError::invalid(

@@ -90,14 +90,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with_store(db: TestDb, store: Arc<dyn Store>) -> TestApp {
+        Self::spawn_configured(db, store, tills_server::cache::CacheConfig::default()).await
+    }
+
+    /// A server with its own cache settings (Redis, TTLs).
+    pub async fn spawn_configured(
+        db: TestDb,
+        store: Arc<dyn Store>,
+        cache: tills_server::cache::CacheConfig,
+    ) -> TestApp {
         // Server errors show in a failing test's output.
         let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
-        let config = AppConfig {
-            jwt_secret: Secret(SECRET.into()),
-            token_ttl: Duration::from_secs(3600),
-            redis_configured: false,
-        };
-        let state = app::state(store.clone(), &config);
+        let config = AppConfig { jwt_secret: Secret(SECRET.into()), token_ttl: Duration::from_secs(3600), cache };
+        let state = app::state(store.clone(), &config).expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod cache;
 mod catalog;
 mod common;
 mod sales;

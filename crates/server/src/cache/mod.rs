@@ -1,0 +1,200 @@
+//! The product cache: the scan's fast path.
+//!
+//! Two tiers in front of the database: an in-process tier (moka: bounded, entries live tens of
+//! seconds) and, when `REDIS_URL` is set, Redis (shared by every instance, one hour by default),
+//! keyed `product:{<storeId>}:<barcode>` (the braces are a Redis Cluster hash tag: a store's keys
+//! live in one slot). Unknown barcodes are cached too, briefly (negative entries).
+//!
+//! Never wrong:
+//! - every product write invalidates the barcodes it touched, after it commits, in both tiers,
+//!   and tells the other instances (pub/sub) so they drop their in-process entries;
+//! - a refill racing a write cannot put the old value back: in-process entries carry the instant
+//!   their load began and are refused when an invalidation came later (fences); in Redis a
+//!   refill is a compare-and-set against what the reader saw, and an invalidation leaves a
+//!   tombstone, so an in-flight refill of the old value fails;
+//! - whole-store invalidation bumps the store's generation (`productgen:{<storeId>}`, same slot),
+//!   which every entry carries: O(1), whatever the store's size;
+//! - an invalidation that fails while Redis is unreachable is retried as a whole-store
+//!   invalidation until Redis takes it; meanwhile every instance reads from its in-process
+//!   tier (short-lived) and the database;
+//! - an entry of store A is never answered to store B: keys carry the store, and every value is
+//!   checked against it (`tills_tenant_violations_total` counts any that would have been).
+
+mod memory;
+mod redis_tier;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tills_storage::{BarcodeMatch, ProductRecord, StorageError, Store, StoreId};
+
+pub use memory::MemoryTier;
+pub use redis_tier::{RedisConfig, RedisTier};
+
+/// Cache settings.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    pub redis: Option<RedisConfig>,
+    /// How long an in-process entry lives: bounds how long a lost invalidation message can keep
+    /// a stale answer on another instance.
+    pub memory_ttl: Duration,
+    pub memory_entries: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { redis: None, memory_ttl: Duration::from_secs(20), memory_entries: 200_000 }
+    }
+}
+
+/// Where a lookup's answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Memory,
+    Redis,
+    Database,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Memory => "memory",
+            Source::Redis => "redis",
+            Source::Database => "database",
+        }
+    }
+}
+
+/// A cached answer for one barcode of one store (`None`: no such barcode).
+pub type Cached = Option<Arc<BarcodeMatch>>;
+
+pub struct ProductCache {
+    db: Arc<dyn Store>,
+    memory: MemoryTier,
+    redis: Option<RedisTier>,
+}
+
+impl ProductCache {
+    /// Fails only on a malformed Redis URL; a Redis that is down is reconnected to later.
+    pub fn new(db: Arc<dyn Store>, config: &CacheConfig) -> Result<Arc<Self>, String> {
+        let memory = MemoryTier::new(config.memory_entries, config.memory_ttl);
+        let redis = match &config.redis {
+            Some(c) => Some(RedisTier::new(c.clone(), memory.clone()).map_err(|e| format!("REDIS_URL: {e}"))?),
+            None => None,
+        };
+        Ok(Arc::new(ProductCache { db, memory, redis }))
+    }
+
+    pub fn redis_configured(&self) -> bool {
+        self.redis.is_some()
+    }
+
+    /// `None` without Redis; else whether Redis answers a PING now.
+    pub async fn redis_up(&self) -> Option<bool> {
+        match &self.redis {
+            Some(r) => Some(r.ping().await),
+            None => None,
+        }
+    }
+
+    /// The legacy redesign's `getProductByBarcode(storeId, barcode)`: memory, then Redis, then
+    /// the database (one query for concurrent misses of one barcode).
+    pub async fn get_product_by_barcode(
+        &self,
+        store: &StoreId,
+        barcode: &str,
+    ) -> Result<(Cached, Source), StorageError> {
+        let start = Instant::now();
+        if let Some(hit) = self.memory.get(store, barcode).await {
+            metrics::counter!("tills_product_cache_requests_total", "tier" => "memory", "result" => "hit").increment(1);
+            observe(Source::Memory, start);
+            return Ok((hit, Source::Memory));
+        }
+        metrics::counter!("tills_product_cache_requests_total", "tier" => "memory", "result" => "miss").increment(1);
+        let (value, source) = self.memory.load(store, barcode, self.load(store, barcode)).await?;
+        observe(source, start);
+        Ok((value, source))
+    }
+
+    /// Redis, then the database; refills Redis. Runs once per barcode however many wait.
+    async fn load(&self, store: &StoreId, barcode: &str) -> Result<(Cached, Source), StorageError> {
+        let mut seen = None;
+        if let Some(redis) = &self.redis {
+            match redis.get(store, barcode).await {
+                Ok(redis_tier::Read::Hit(value)) => {
+                    metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "hit")
+                        .increment(1);
+                    return Ok((checked(store, value), Source::Redis));
+                }
+                Ok(redis_tier::Read::Miss(observed)) => {
+                    metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "miss")
+                        .increment(1);
+                    seen = Some(observed);
+                }
+                Err(e) => {
+                    metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error")
+                        .increment(1);
+                    tracing::debug!(error = %e, "redis read failed; reading the database");
+                }
+            }
+        }
+        let value = self.db.find_by_barcode(store, barcode).await?.map(Arc::new);
+        let value = checked(store, value);
+        if let (Some(redis), Some(observed)) = (&self.redis, seen)
+            && let Err(e) = redis.fill(store, barcode, &observed, value.as_deref()).await
+        {
+            metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error")
+                .increment(1);
+            tracing::debug!(error = %e, "redis refill failed");
+        }
+        Ok((value, Source::Database))
+    }
+
+    /// The legacy redesign's `invalidateProductCache(storeId, barcode)`, for every barcode a
+    /// write touched (old and new: an old barcode must stop resolving, a new one must stop
+    /// being "unknown"). Call after the write commits.
+    pub async fn invalidate_product(&self, store: &StoreId, barcodes: &[String]) {
+        if barcodes.is_empty() {
+            return;
+        }
+        self.memory.fence_barcodes(store, barcodes);
+        if let Some(redis) = &self.redis {
+            redis.invalidate_barcodes(store, barcodes).await;
+        }
+    }
+
+    /// The legacy redesign's `invalidateStoreProductCache(storeId)`: every cached product of the
+    /// store, in O(1) (a generation bump), in both tiers and on every instance.
+    pub async fn invalidate_store_products(&self, store: &StoreId) {
+        self.memory.fence_store(store);
+        if let Some(redis) = &self.redis {
+            redis.invalidate_store(store).await;
+        }
+    }
+
+    /// Barcodes to invalidate for a product write: everything before and after.
+    pub fn touched(before: Option<&ProductRecord>, after: Option<&ProductRecord>) -> Vec<String> {
+        let mut codes: Vec<String> = before.map(ProductRecord::all_barcodes).unwrap_or_default();
+        codes.extend(after.map(ProductRecord::all_barcodes).unwrap_or_default());
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+}
+
+/// Drops (and counts) a value of another store: it can only come from a bug.
+fn checked(store: &StoreId, value: Cached) -> Cached {
+    match value {
+        Some(v) if &v.product.store_id != store => {
+            metrics::counter!("tills_tenant_violations_total", "kind" => "cache_entry").increment(1);
+            tracing::error!(%store, other = %v.product.store_id, "a cached product of another store was refused");
+            None
+        }
+        other => other,
+    }
+}
+
+fn observe(source: Source, start: Instant) {
+    metrics::histogram!("tills_product_lookup_seconds", "source" => source.as_str())
+        .record(start.elapsed().as_secs_f64());
+}
