@@ -1,4 +1,7 @@
 //! Password hashing: argon2id. Hashing is slow on purpose, so it runs on the blocking pool.
+//!
+//! Accounts imported from the legacy system keep their bcrypt hashes (`$2a$`/`$2b$`): they are
+//! accepted at login, and [`needs_upgrade`] tells the caller to rehash with argon2id.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
