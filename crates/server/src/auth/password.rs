@@ -27,11 +27,24 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
     let known = stored.is_some();
     let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
     let ok = tokio::task::spawn_blocking(move || {
-        Argon2::default().verify_password(password.as_bytes(), stored.as_str()).is_ok()
+        if is_bcrypt(&stored) {
+            bcrypt::verify(password.as_bytes(), &stored).unwrap_or(false)
+        } else {
+            Argon2::default().verify_password(password.as_bytes(), stored.as_str()).is_ok()
+        }
     })
     .await
     .unwrap_or(false);
     ok && known
+}
+
+fn is_bcrypt(hash: &str) -> bool {
+    hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$")
+}
+
+/// A hash from the legacy system, to be replaced by argon2id after the next successful login.
+pub fn needs_upgrade(hash: &str) -> bool {
+    is_bcrypt(hash)
 }
 
 #[cfg(test)]
@@ -45,5 +58,14 @@ mod tests {
         assert!(super::verify("correct horse".into(), Some(a.clone())).await);
         assert!(!super::verify("wrong horse".into(), Some(a)).await);
         assert!(!super::verify("anything".into(), None).await);
+    }
+
+    #[tokio::test]
+    async fn legacy_bcrypt_hashes_verify_and_ask_for_an_upgrade() {
+        let legacy = bcrypt::hash("legacy pass", 4).unwrap().replacen("$2b$", "$2a$", 1);
+        assert!(super::needs_upgrade(&legacy));
+        assert!(super::verify("legacy pass".into(), Some(legacy.clone())).await);
+        assert!(!super::verify("wrong".into(), Some(legacy)).await);
+        assert!(!super::needs_upgrade(&super::hash("x".repeat(12)).await.unwrap()));
     }
 }

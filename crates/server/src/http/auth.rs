@@ -96,6 +96,12 @@ async fn login_store_user(state: &AppState, store: &str, req: &LoginRequest) -> 
     if store_record.is_some_and(|s| s.status == StoreStatus::Suspended) {
         return Err(ApiError::Forbidden("this store is suspended"));
     }
+    if password::needs_upgrade(&user.password_hash) {
+        // An imported legacy (bcrypt) hash: replace it with argon2id now that the password is known.
+        let hash = password::hash(req.password.clone()).await?;
+        let changes = UserChanges { password_hash: Some(hash), ..Default::default() };
+        state.store.update_user(&store_id, user.id, changes, None).await?;
+    }
     let (token, expires_at) = state.tokens.issue(user.id, Some(store_id.as_str()), user.role, None, None)?;
     Ok(LoginResponse {
         token,
