@@ -6,6 +6,7 @@ mod helpers;
 mod cache;
 mod catalog;
 mod common;
+mod crash;
 mod sales;
 mod smoke;
 
