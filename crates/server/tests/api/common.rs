@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -12,11 +11,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tills_server::app::{self, AppConfig};
-use tills_server::auth::token::Secret;
-use tills_storage::{PoolConfig, Store};
+use tills_storage::PoolConfig;
+use tills_testkit::TestDb;
 
-use crate::helpers::{PASSWORD, Res, SECRET, TestApp};
+use crate::helpers::{PASSWORD, Res, TestApp};
 
 /// How long another instance may serve a user's or store's old access state (API.md: "within
 /// five seconds"), plus a margin for a loaded test machine.
@@ -77,44 +75,12 @@ pub async fn login_body(app: &TestApp, store: Option<&str>, email: &str) -> Valu
     login_res(app, store, email, PASSWORD).await.expect(200)
 }
 
-/// A second server over the same database: another instance behind the same load balancer,
-/// with its own access cache and login throttle.
-pub struct Instance {
-    pub base: String,
-    pub client: reqwest::Client,
-    pub store: Arc<dyn Store>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-impl Instance {
-    pub async fn beside(app: &TestApp) -> Instance {
-        let store = tills_storage::connect(&app.db.url, &PoolConfig::default()).await.expect("connect");
-        let config = AppConfig {
-            jwt_secret: Secret(SECRET.into()),
-            token_ttl: Duration::from_secs(3600),
-            redis_configured: false,
-        };
-        let state = app::state(store.clone(), &config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app::serve(listener, app::router(state), async move {
-            let _ = rx.await;
-        }));
-        Instance { base: format!("http://{addr}"), client: reqwest::Client::new(), store, shutdown: Some(tx) }
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> Res {
-        call_with_headers(&self.client, &self.base, Method::GET, path, Some(token), &[], None).await
-    }
+/// Another instance of the server over the same database, as behind a load balancer: its own
+/// access cache and login throttle. Built with the harness's own spawn, so it is configured like
+/// every test app; its `db` is an unused placeholder (the database belongs to the first app).
+pub async fn another_instance(app: &TestApp) -> TestApp {
+    let store = tills_storage::connect(&app.db.url, &PoolConfig::default()).await.expect("connect");
+    TestApp::spawn_with_store(TestDb::sqlite(), store).await
 }
 
 /// Calls `probe` until it returns true or `deadline` passes; returns how long it took, or
@@ -246,16 +212,75 @@ pub fn ids(items: &[Value]) -> Vec<String> {
     items.iter().map(|i| i["id"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
-/// Sends `len` bytes of a valid JSON document (a long string) as the body.
+/// Sends `len` bytes of a valid JSON document (a long string) as the body, over a plain TCP
+/// connection that reads the answer while it writes: a server that answers `413` before reading
+/// the whole body then closes the connection, which an HTTP client still writing may report as
+/// a broken request instead of the answer.
 pub async fn send_big_body(app: &TestApp, method: Method, path: &str, token: Option<&str>, len: usize) -> Res {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     let mut body = Vec::with_capacity(len);
     body.extend_from_slice(b"{\"name\": \"");
     body.resize(len - 2, b'x');
     body.extend_from_slice(b"\"}");
-    let mut req =
-        app.client.request(method, format!("{}{}", app.base, path)).header("content-type", "application/json");
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nconnection: close\r\n",
+        app.addr
+    );
     if let Some(t) = token {
-        req = req.bearer_auth(t);
+        head.push_str(&format!("authorization: Bearer {t}\r\n"));
     }
-    to_res(req.body(body).send().await.expect("request")).await
+    head.push_str("\r\n");
+
+    let stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    let write = tokio::spawn(async move {
+        // The server may stop reading and close: a failed write is expected then.
+        if writer.write_all(head.as_bytes()).await.is_ok() {
+            let _ = writer.write_all(&body).await;
+        }
+        writer
+    });
+    let mut raw = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
+    drop(write.await);
+    parse_response(&raw)
+}
+
+/// Parses an HTTP/1.1 response with a `content-length` body.
+fn parse_response(raw: &[u8]) -> Res {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no complete HTTP response came back: {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let code: u16 = status_line.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("a status code");
+    let mut headers = reqwest::header::HeaderMap::new();
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':')
+            && let (Ok(k), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()),
+                v.trim().parse::<reqwest::header::HeaderValue>(),
+            )
+        {
+            headers.append(k, v);
+        }
+    }
+    let mut body = &raw[split + 4..];
+    if let Some(n) = headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
+        body = &body[..n.min(body.len())];
+    }
+    Res {
+        status: reqwest::StatusCode::from_u16(code).expect("a valid status"),
+        body: serde_json::from_slice(body).unwrap_or(Value::Null),
+        headers,
+    }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::common::{Instance, PROPAGATION_DEADLINE, collect_pages, ids, login_res, payload, within};
+use crate::common::{PROPAGATION_DEADLINE, another_instance, collect_pages, ids, login_res, payload, within};
 use crate::helpers::{PASSWORD, TestApp};
 
 fn new_store(id: &str) -> Value {
@@ -220,7 +220,7 @@ both_backends!(suspending_a_store_locks_it_out_until_reactivated);
 async fn suspension_reaches_another_instance_within_seconds(app: TestApp) {
     let platform = app.platform_token().await;
     let admin = app.create_store(&platform, "shop-a").await;
-    let other = Instance::beside(&app).await;
+    let other = another_instance(&app).await;
     // The other instance has seen the store active.
     other.get("/api/v1/store", &admin).await.expect(200);
 

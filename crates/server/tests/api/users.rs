@@ -4,7 +4,9 @@
 use serde_json::json;
 
 use crate::both_backends;
-use crate::common::{Instance, PROPAGATION_DEADLINE, assert_no_password, collect_pages, ids, login_res, within};
+use crate::common::{
+    PROPAGATION_DEADLINE, another_instance, assert_no_password, collect_pages, ids, login_res, within,
+};
 use crate::helpers::{PASSWORD, TestApp};
 
 async fn create_read_update_delete(app: TestApp) {
@@ -275,7 +277,7 @@ both_backends!(deleted_deactivated_or_reroled_users_lose_their_tokens);
 async fn changes_reach_another_instance_within_five_seconds(app: TestApp) {
     let platform = app.platform_token().await;
     let admin = app.create_store(&platform, "shop-a").await;
-    let other = Instance::beside(&app).await;
+    let other = another_instance(&app).await;
 
     let (deleted_id, deleted) = app.user(&admin, "shop-a", "deleted@shop-a.test", "cashier").await;
     let (inactive_id, inactive) = app.user(&admin, "shop-a", "inactive@shop-a.test", "cashier").await;
