@@ -47,9 +47,15 @@ ensure_redis() {
   die "Redis is not answering on 127.0.0.1:6379. Start it: redis-server --daemonize yes --port 6379"
 }
 
+ensure_browser_tools() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || apt_install chromium
+}
+
 command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust (https://rustup.rs) and run this again"
 ensure_postgres
 ensure_redis
+ensure_browser_tools
 
 # Databases left behind by an interrupted earlier run (each test drops its own when it ends).
 psql "$PG_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'tills\_t\_%'" 2>/dev/null |
@@ -57,3 +63,11 @@ psql "$PG_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'tills\
 
 say "cargo test (SQLite, PostgreSQL $PG_URL, Redis $TILLS_TEST_REDIS_URL)"
 cargo test --workspace --locked
+
+# The terminal in a real browser: Debian's Chromium driven by playwright-core, against the
+# `tills` binary cargo just built, on SQLite.
+say "browser tests (Chromium, playwright-core)"
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+export TILLS_BIN="$target_dir/debug/tills"
+[ -x "$TILLS_BIN" ] || cargo build --locked --bin tills
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)

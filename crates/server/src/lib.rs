@@ -18,3 +18,4 @@ pub mod services;
 pub mod state;
 pub mod telemetry;
 pub mod time;
+pub mod web;

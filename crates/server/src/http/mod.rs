@@ -65,4 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        // The terminal (embedded assets).
+        .route("/", get(crate::web::index))
+        .route("/{file}", get(crate::web::asset))
 }
