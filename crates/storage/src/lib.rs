@@ -13,6 +13,7 @@ mod audit;
 mod backend;
 mod customers;
 mod error;
+mod import;
 mod named;
 mod platform;
 mod products;
@@ -25,6 +26,10 @@ pub use audit::{AuditFilter, AuditRecord, AuditRepo, NewAudit};
 pub use backend::{APP_ROLE, PgStore, PoolConfig, SqliteStore};
 pub use customers::{CustomerFilter, CustomerInput, CustomerRecord, CustomerRepo};
 pub use error::{Result, StorageError, UniqueKey};
+pub use import::{
+    ExistingKeys, ImportBatch, ImportCustomer, ImportNamed, ImportPack, ImportPayment, ImportProduct, ImportRepo,
+    ImportSale, ImportSaleLine, ImportUser, ImportWritten, ImportedTotals,
+};
 pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};
 pub use products::{
@@ -40,7 +45,17 @@ pub use users::{NewUser, UserChanges, UserRecord, UserRepo};
 
 /// Everything Tills keeps. The app state holds an `Arc<dyn Store>`.
 pub trait Store:
-    PlatformRepo + UserRepo + AuditRepo + NamedRepo + ProductRepo + CustomerRepo + SaleRepo + Send + Sync + 'static
+    PlatformRepo
+    + UserRepo
+    + AuditRepo
+    + NamedRepo
+    + ProductRepo
+    + CustomerRepo
+    + SaleRepo
+    + ImportRepo
+    + Send
+    + Sync
+    + 'static
 {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;

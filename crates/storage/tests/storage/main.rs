@@ -2,6 +2,7 @@
 //! PostgreSQL and the other way round. One test binary for the crate (link time).
 
 mod explain;
+mod import;
 mod isolation;
 mod scope;
 mod story;
