@@ -10,26 +10,39 @@ use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::http::pagination::{self, Page};
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::time;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// From (inclusive): a local day `YYYY-MM-DD` or an RFC 3339 instant.
     from: Option<String>,
+    /// To: a local day `YYYY-MM-DD` (inclusive) or an RFC 3339 instant (exclusive).
     to: Option<String>,
+    /// Only this action (`login.failed`, `user.role`, `sale.void`, ...).
     action: Option<String>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+/// An audit entry; entries are never changed or deleted.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditView {
+    #[schema(value_type = uuid::Uuid)]
     id: Id,
+    #[schema(value_type = Option<uuid::Uuid>)]
     actor_id: Option<Id>,
     actor_email: Option<String>,
+    /// `login.failed`, `support.token`, `user.create`, `user.role`, `sale.price_override`, ...
     action: String,
     target: Option<String>,
+    /// Details of the action; their shape depends on it.
     detail: serde_json::Value,
     created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -48,6 +61,24 @@ impl From<AuditRecord> for AuditView {
     }
 }
 
+/// The store's audit log (admin)
+///
+/// Who did what and when: failed logins, support tokens, user and role changes, price
+/// overrides, discounts, voids, refunds, stock adjustments, store settings.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    operation_id = "listAudit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of entries", body = Page<AuditView>),
+        (status = 400, description = "`invalid_input`: a bad `from`, `to`, `limit` or `cursor`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: StoreCaller,

@@ -12,11 +12,14 @@ use tills_storage::{NewAudit, StoreStatus, UserChanges};
 use crate::auth::{AnyCaller, password};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+/// `store` names the store whose account signs in; a platform admin leaves it out.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginRequest {
+    /// The store's id (`downtown-01`); trimmed and lower-cased. Absent for a platform admin.
     #[serde(default)]
     store: Option<String>,
     email: String,
@@ -24,17 +27,21 @@ pub struct LoginRequest {
 }
 
 /// The signed-in account, as API.md's `user` object.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = SignedInUser)]
 pub struct UserView {
+    #[schema(value_type = uuid::Uuid)]
     pub id: Id,
+    /// Null for a platform admin.
     pub store_id: Option<String>,
     pub email: String,
     pub name: String,
+    #[schema(value_type = crate::openapi::Role)]
     pub role: Role,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
     token: String,
@@ -44,6 +51,29 @@ pub struct LoginResponse {
 
 const BAD_CREDENTIALS: ApiError = ApiError::Unauthorized("wrong store, email or password");
 
+/// Sign in
+///
+/// The one place a store is named by the caller: it picks the account, the token then carries
+/// it. Wrong store, email or password all give the same `401`. Five failures for one store and
+/// email, or twenty from one address, within 15 minutes give `429` with `Retry-After`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    operation_id = "login",
+    tag = "auth",
+    security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: wrong store, email or password", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 429, description = "`too_many_requests`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -137,6 +167,19 @@ async fn login_platform_admin(state: &AppState, req: &LoginRequest) -> ApiResult
     })
 }
 
+/// The signed-in account
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    operation_id = "getMe",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The `user` object", body = UserView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn me(State(state): State<AppState>, caller: AnyCaller) -> ApiResult<Json<UserView>> {
     match caller {
         AnyCaller::Store(c) => {
@@ -169,13 +212,32 @@ pub async fn me(State(state): State<AppState>, caller: AnyCaller) -> ApiResult<J
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePassword {
     current_password: String,
+    /// At least 10 characters.
     new_password: String,
 }
 
+/// Change one's own password
+///
+/// Any signed-in user, but not with a support token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password",
+    operation_id = "changePassword",
+    tag = "auth",
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "`malformed_json`, `invalid_input`: `currentPassword` is wrong or `newPassword` too short", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: a support token, or the store is suspended", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     caller: AnyCaller,

@@ -12,11 +12,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
 use crate::http::store::double_option;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerView {
+    #[schema(value_type = uuid::Uuid)]
     id: Id,
     store_id: String,
     name: String,
@@ -40,14 +42,35 @@ fn view(store: &str, c: CustomerRecord) -> CustomerView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// This phone number (normalized before comparing).
     phone: Option<String>,
+    /// Search by name.
     q: Option<String>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page (with the same filters).
     cursor: Option<String>,
 }
 
+/// List customers
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers",
+    operation_id = "listCustomers",
+    tag = "customers",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of customers, by name", body = Page<CustomerView>),
+        (status = 400, description = "`invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -68,13 +91,19 @@ pub async fn list(
     Ok(Json(pagination::page(rows, limit, &filters, |c| (name_key(&c.name), c.id), |c| view(&store, c))))
 }
 
-#[derive(Deserialize)]
+/// `{"name", "phone", "email"?, "note"?}`; `name` and `phone` are required on create, and `null`
+/// clears `email` or `note`.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CustomerBody {
     name: Option<String>,
+    /// Normalized (digits, optional leading `+`); unique in the store.
     phone: Option<String>,
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     email: Option<Option<String>>,
+    /// At most 1000 characters.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     note: Option<Option<String>>,
 }
 
@@ -106,6 +135,23 @@ fn input(body: CustomerBody, current: Option<&CustomerRecord>) -> ApiResult<Cust
     Ok(CustomerInput { name_key: name_key(&name), name, phone, email, note })
 }
 
+/// Create a customer
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers",
+    operation_id = "createCustomer",
+    tag = "customers",
+    request_body = CustomerBody,
+    responses(
+        (status = 201, description = "Created", body = CustomerView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 409, description = "`phone_taken`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -116,6 +162,21 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view(caller.store.as_str(), c))))
 }
 
+/// Get a customer
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}",
+    operation_id = "getCustomer",
+    tag = "customers",
+    params(("id" = uuid::Uuid, Path, description = "The customer's id")),
+    responses(
+        (status = 200, description = "The customer", body = CustomerView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for another store's ids)", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -125,6 +186,25 @@ pub async fn get(
     Ok(Json(view(caller.store.as_str(), c)))
 }
 
+/// Change a customer (manager, admin)
+#[utoipa::path(
+    patch,
+    path = "/api/v1/customers/{id}",
+    operation_id = "updateCustomer",
+    tag = "customers",
+    params(("id" = uuid::Uuid, Path, description = "The customer's id")),
+    request_body = CustomerBody,
+    responses(
+        (status = 200, description = "The customer as it is now", body = CustomerView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`phone_taken`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn patch(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -139,6 +219,21 @@ pub async fn patch(
     Ok(Json(view(caller.store.as_str(), c)))
 }
 
+/// Delete a customer (manager, admin)
+#[utoipa::path(
+    delete,
+    path = "/api/v1/customers/{id}",
+    operation_id = "deleteCustomer",
+    tag = "customers",
+    params(("id" = uuid::Uuid, Path, description = "The customer's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: StoreCaller,

@@ -1,5 +1,7 @@
 //! Categories, brands and units: `GET|POST /api/v1/{categories|brands|units}`,
 //! `GET|PATCH|DELETE /api/v1/{...}/{id}`. Read: every role. Write: manager and admin.
+//!
+//! The handlers are generic over the resource; `crate::openapi` documents each one's paths.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -32,13 +34,17 @@ impl Kind for Units {
     const KIND: NamedKind = NamedKind::Unit;
 }
 
-#[derive(Serialize)]
+/// A category, brand or unit.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NamedView {
+    #[schema(value_type = uuid::Uuid)]
     id: Id,
     store_id: String,
     name: String,
+    /// Categories only (null for a top-level category); absent for brands and units.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     parent_id: Option<Option<Id>>,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
@@ -55,9 +61,13 @@ fn view(kind: NamedKind, store: &str, r: NamedRecord) -> NamedView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -92,11 +102,15 @@ pub async fn get<K: Kind>(
     Ok(Json(view(K::KIND, caller.store.as_str(), record)))
 }
 
-#[derive(Deserialize)]
+/// `{"name"}`, and for a category `"parentId"?`. `name` is required on create.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NamedBody {
+    /// Trimmed; unique in the store ignoring case.
     name: Option<String>,
+    /// Categories only: the parent category (`null` clears it).
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     parent_id: Option<Option<Id>>,
 }
 

@@ -10,12 +10,35 @@ use serde_json::json;
 
 use crate::state::AppState;
 
+/// Liveness
+///
 /// `200` while the process runs.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "ops",
+    security(()),
+    responses((status = 200, description = "The process runs", body = crate::openapi::Health))
+)]
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
+/// Readiness
+///
 /// `200` when the database answers, `503` otherwise; the body says how the cache is.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "ops",
+    security(()),
+    responses(
+        (status = 200, description = "The database answers", body = crate::openapi::Readiness),
+        (status = 503, description = "The database does not answer", body = crate::openapi::Readiness),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let db = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
     let db_ok = matches!(db, Ok(Ok(())));
@@ -32,6 +55,22 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
+/// Prometheus metrics
+///
+/// `tills_http_request_duration_seconds`, `tills_product_lookup_seconds`,
+/// `tills_product_cache_requests_total`, `tills_store_id_in_request_total`,
+/// `tills_tenant_violations_total`, ...
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "ops",
+    security(()),
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String,
+            content_type = "text/plain; version=0.0.4"),
+    )
+)]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

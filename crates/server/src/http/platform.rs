@@ -14,28 +14,58 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::http::pagination::{self, Page};
 use crate::http::store::{StoreView, parse_invoice_prefix};
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::time::parse_timezone;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateStore {
+    /// A lowercase slug, `^[a-z0-9][a-z0-9_-]{0,63}$` (input is trimmed and lower-cased).
+    #[schema(examples("downtown-01"))]
     id: String,
     name: String,
+    /// ISO 4217 code.
+    #[schema(examples("USD"))]
     currency: String,
+    /// IANA timezone; default `UTC`.
+    #[schema(examples("Europe/Berlin"))]
     timezone: Option<String>,
+    /// Default false.
     prices_include_tax: Option<bool>,
+    /// Default `INV-`.
     invoice_prefix: Option<String>,
     owner: Owner,
 }
 
-#[derive(Deserialize)]
+/// The store's first user; it becomes the store's `admin`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = StoreOwner)]
 pub struct Owner {
     email: String,
     name: String,
     password: String,
 }
 
+/// Create a store (platform_admin)
+///
+/// The owner becomes the store's `admin`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/stores",
+    operation_id = "createStore",
+    tag = "platform",
+    request_body = CreateStore,
+    responses(
+        (status = 201, description = "Created", body = StoreView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
+        (status = 409, description = "`conflict`: a store with this id exists", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn create_store(
     State(state): State<AppState>,
     caller: PlatformCaller,
@@ -80,12 +110,31 @@ pub async fn create_store(
     Ok((StatusCode::CREATED, Json(StoreView::from(&created))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// List stores (platform_admin)
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/stores",
+    operation_id = "listStores",
+    tag = "platform",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of stores, by id", body = Page<StoreView>),
+        (status = 400, description = "`invalid_input`: a bad `limit` or `cursor`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn list_stores(
     State(state): State<AppState>,
     _caller: PlatformCaller,
@@ -99,6 +148,21 @@ pub async fn list_stores(
     Ok(Json(pagination::page(rows, limit, &filters, |s| s.id.to_string(), |s| StoreView::from(&s))))
 }
 
+/// Get a store (platform_admin)
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/stores/{storeId}",
+    operation_id = "getStore",
+    tag = "platform",
+    params(("storeId" = String, Path, description = "The store's id")),
+    responses(
+        (status = 200, description = "The store", body = StoreView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn get_store(
     State(state): State<AppState>,
     _caller: PlatformCaller,
@@ -109,13 +173,34 @@ pub async fn get_store(
     Ok(Json(StoreView::from(&store)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchStore {
     name: Option<String>,
+    #[schema(value_type = Option<crate::openapi::StoreStatus>)]
     status: Option<String>,
 }
 
+/// Rename, suspend or reactivate a store (platform_admin)
+///
+/// A suspended store's tokens get `403`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/stores/{storeId}",
+    operation_id = "updateStore",
+    tag = "platform",
+    params(("storeId" = String, Path, description = "The store's id")),
+    request_body = PatchStore,
+    responses(
+        (status = 200, description = "The store as it is now", body = StoreView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn patch_store(
     State(state): State<AppState>,
     caller: PlatformCaller,
@@ -144,14 +229,30 @@ pub async fn patch_store(
     Ok(Json(StoreView::from(&saved)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportToken {
     token: String,
     expires_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Mint a support token (platform_admin)
+///
 /// A token with role `admin` in the store, for at most one hour, written to its audit log.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/stores/{storeId}/token",
+    operation_id = "createSupportToken",
+    tag = "platform",
+    params(("storeId" = String, Path, description = "The store's id")),
+    responses(
+        (status = 200, description = "A support token: role `admin` in the store, at most 1 hour", body = SupportToken),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn support_token(
     State(state): State<AppState>,
     caller: PlatformCaller,

@@ -15,28 +15,39 @@ use crate::cache::ProductCache;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
+use crate::openapi::ErrorBody;
 use crate::services::catalog::{self, ProductBody};
 use crate::services::scan;
 use crate::state::AppState;
 
 /// A product as API.md shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductView {
+    #[schema(value_type = uuid::Uuid)]
     pub id: Id,
     pub store_id: String,
     pub name: String,
     pub barcode: Option<String>,
     pub sku: Option<String>,
+    /// Minor currency units.
     pub price: i64,
+    /// Minor currency units.
     pub cost: Option<i64>,
+    /// Basis points.
     pub tax_rate: i32,
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub category_id: Option<Id>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub brand_id: Option<Id>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub unit_id: Option<Id>,
     pub units: Vec<PackView>,
     pub alternate_barcodes: Vec<String>,
+    /// May be negative (a sale is never refused for stock).
+    #[schema(value_type = crate::openapi::Quantity)]
     pub stock: Quantity,
+    #[schema(value_type = crate::openapi::ProductStatus)]
     pub status: &'static str,
     pub show_in_quick_products: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -45,9 +56,10 @@ pub struct ProductView {
 
 /// A pack: `price` is what it sells for (its own, or the product's price × factor);
 /// `priceSet` says whether it has its own.
-#[derive(Debug, Serialize, Clone)]
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PackView {
+    #[schema(value_type = uuid::Uuid)]
     pub unit_id: Id,
     pub barcode: Option<String>,
     pub factor: i64,
@@ -90,6 +102,23 @@ impl From<&ProductRecord> for ProductView {
     }
 }
 
+/// Create a product (manager, admin)
+#[utoipa::path(
+    post,
+    path = "/api/v1/products",
+    operation_id = "createProduct",
+    tag = "products",
+    request_body = ProductBody,
+    responses(
+        (status = 201, description = "Created", body = ProductView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`; also for another store's category, brand or unit ids)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 409, description = "`barcode_taken`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -108,6 +137,23 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(ProductView::from(&product))))
 }
 
+/// Get a product
+///
+/// Always the live stock figure.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{id}",
+    operation_id = "getProduct",
+    tag = "products",
+    params(("id" = uuid::Uuid, Path, description = "The product's id")),
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for another store's ids)", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -117,6 +163,28 @@ pub async fn get(
     Ok(Json(ProductView::from(&product)))
 }
 
+/// Change a product (manager, admin)
+///
+/// Any field, barcodes included; a `stock` is a stocktake: the difference is recorded as a
+/// movement.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/products/{id}",
+    operation_id = "updateProduct",
+    tag = "products",
+    params(("id" = uuid::Uuid, Path, description = "The product's id")),
+    request_body = ProductBody,
+    responses(
+        (status = 200, description = "The product as it is now", body = ProductView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`barcode_taken`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn patch(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -142,6 +210,24 @@ pub async fn patch(
     Ok(Json(ProductView::from(&after)))
 }
 
+/// Delete a product (manager, admin)
+///
+/// The product is gone from reads, lists and scans and its barcodes are free again; past sales
+/// keep their lines.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/products/{id}",
+    operation_id = "deleteProduct",
+    tag = "products",
+    params(("id" = uuid::Uuid, Path, description = "The product's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -153,19 +239,46 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// `active` or `inactive`.
+    #[param(value_type = Option<crate::openapi::ProductStatus>)]
     status: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     category_id: Option<Id>,
+    #[param(value_type = Option<uuid::Uuid>)]
     brand_id: Option<Id>,
+    /// `true`: the store's quick products only.
     quick: Option<bool>,
+    /// Case-insensitive: the name contains it, or the sku or a barcode starts with it.
     q: Option<String>,
+    /// `name` (default: Unicode lower case, then id) or `-createdAt` (newest first).
+    #[param(value_type = Option<crate::openapi::ProductSort>)]
     sort: Option<String>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page (with the same filters and sort).
     cursor: Option<String>,
 }
 
+/// List products
+#[utoipa::path(
+    get,
+    path = "/api/v1/products",
+    operation_id = "listProducts",
+    tag = "products",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of products", body = Page<ProductView>),
+        (status = 400, description = "`invalid_input` (with `field`), also for a cursor used with other filters or another sort", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -220,15 +333,34 @@ pub async fn list(
     )))
 }
 
-#[derive(Serialize)]
+/// What a barcode names.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScanView {
+    /// The same object as `GET /api/v1/products/{id}` (its `stock` may be as old as the cache entry).
     product: ProductView,
+    /// Set when the barcode is a pack's.
     unit: Option<PackView>,
+    /// Set when the code is a scale label of one of the store's `scaleBarcodes` formats.
+    #[schema(value_type = Option<crate::openapi::Embedded>)]
     embedded: Option<serde_json::Value>,
 }
 
+/// Drop the store's cached products (admin)
+///
 /// `POST /cache/products/invalidate` (admin): drops every cached product of the store.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cache/products/invalidate",
+    operation_id = "invalidateProductCache",
+    tag = "store",
+    responses(
+        (status = 204, description = "Every cached product of the store dropped"),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn invalidate_cache(State(state): State<AppState>, caller: StoreCaller) -> ApiResult<StatusCode> {
     caller.require_admin()?;
     state.cache.invalidate_store_products(&caller.store).await;
@@ -237,7 +369,26 @@ pub async fn invalidate_cache(State(state): State<AppState>, caller: StoreCaller
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The scan: the most frequent request Tills serves.
+/// Scan a barcode
+///
+/// The most frequent request Tills serves. An exact barcode (a product's own, an alternate or a
+/// pack's) first; otherwise a valid EAN-13 of one of the store's `scaleBarcodes` formats names the
+/// product whose barcode is the prefix followed by the item digits, with the label's weight or
+/// price in `embedded`. Inactive products scan too.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/barcode/{barcode}",
+    operation_id = "scanBarcode",
+    tag = "products",
+    params(("barcode" = String, Path, description = "The scanned code")),
+    responses(
+        (status = 200, description = "The product, its pack if the code is a pack's, a scale label's value", body = ScanView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`: the store has no such barcode", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn scan(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -257,13 +408,35 @@ pub async fn scan(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct StockBody {
+    /// The change, not 0 (`-3`).
+    #[schema(value_type = crate::openapi::Quantity)]
     delta: Quantity,
+    #[schema(value_type = crate::openapi::StockReason)]
     reason: String,
+    /// At most 500 characters.
     note: Option<String>,
 }
 
+/// Adjust stock (manager, admin)
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{id}/stock",
+    operation_id = "adjustStock",
+    tag = "products",
+    params(("id" = uuid::Uuid, Path, description = "The product's id")),
+    request_body = StockBody,
+    responses(
+        (status = 200, description = "The product as it is now", body = ProductView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn adjust_stock(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -300,16 +473,24 @@ pub async fn adjust_stock(
     Ok(Json(ProductView::from(&product)))
 }
 
-#[derive(Serialize)]
+/// A change of a product's stock, with its reason.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MovementView {
+    #[schema(value_type = uuid::Uuid)]
     id: Id,
+    #[schema(value_type = uuid::Uuid)]
     product_id: Id,
+    #[schema(value_type = crate::openapi::Quantity)]
     delta: Quantity,
+    /// A stock reason, or what else moved it (a sale, a void, a refund, an import).
     reason: String,
     note: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     sale_id: Option<Id>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     refund_id: Option<Id>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     user_id: Option<Id>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -330,12 +511,34 @@ impl From<StockMovement> for MovementView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// A product's stock movements
+///
+/// Every change with its reason, its sale or refund if any, its user and time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{id}/stock-movements",
+    operation_id = "listStockMovements",
+    tag = "products",
+    params(("id" = uuid::Uuid, Path, description = "The product's id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of movements", body = Page<MovementView>),
+        (status = 400, description = "`invalid_input`: a bad `limit` or `cursor`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn stock_movements(
     State(state): State<AppState>,
     caller: StoreCaller,

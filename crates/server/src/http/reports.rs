@@ -8,15 +8,36 @@ use serde::Deserialize;
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
+use crate::openapi::ErrorBody;
 use crate::services::report::{self, DailyReport};
 use crate::state::AppState;
 use crate::time;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DailyQuery {
+    /// `YYYY-MM-DD`, a day in the store's timezone (default: today there).
     date: Option<String>,
 }
 
+/// The daily report (manager, admin)
+///
+/// Voided sales count only under `voids`; refunds count on the day they were made; offline
+/// sales on their `soldAt` day. Amounts in minor currency units.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/daily",
+    operation_id = "dailyReport",
+    tag = "reports",
+    params(DailyQuery),
+    responses(
+        (status = 200, description = "The day's figures", body = DailyReport),
+        (status = 400, description = "`invalid_input`: `date` is not `YYYY-MM-DD`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn daily(
     State(state): State<AppState>,
     caller: StoreCaller,

@@ -18,44 +18,64 @@ use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
-use crate::services::checkout::{self, PaymentBody};
+use crate::openapi::ErrorBody;
+use crate::services::checkout::{self, PaymentBody, SaleBody};
 use crate::state::AppState;
 use crate::time;
 
-#[derive(Serialize)]
+/// A sale line; amounts in minor currency units.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineView {
+    /// Absent in a quote.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     id: Option<Id>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     product_id: Option<Id>,
     name: String,
     barcode: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     unit_id: Option<Id>,
+    /// Base units per pack (1 without a pack).
     factor: i64,
+    #[schema(value_type = crate::openapi::Quantity)]
     quantity: Quantity,
+    /// The unit (or pack) price the line sold at.
     price: i64,
     discount: i64,
+    /// Basis points.
     tax_rate: i32,
     tax: i64,
+    /// Net, plus tax when prices exclude tax.
     total: i64,
 }
 
-#[derive(Serialize)]
+/// The tax of the lines of one rate.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaxBandView {
+    /// Basis points.
     rate: i64,
+    /// What the tax is levied on.
     base: i64,
     tax: i64,
 }
 
-#[derive(Serialize)]
+/// A payment of a sale, or a payout of a refund (with `refundId`).
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentView {
+    #[schema(value_type = uuid::Uuid)]
     id: Id,
+    #[schema(value_type = uuid::Uuid)]
     sale_id: Id,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     refund_id: Option<Id>,
+    #[schema(value_type = crate::openapi::PaymentMethod)]
     method: String,
+    /// Minor currency units.
     amount: i64,
     reference: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
@@ -75,16 +95,21 @@ impl From<&PaymentRecord> for PaymentView {
     }
 }
 
-#[derive(Serialize)]
+/// A refund of some of a sale's lines.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundView {
+    #[schema(value_type = uuid::Uuid)]
     id: Id,
+    #[schema(value_type = uuid::Uuid)]
     sale_id: Id,
     client_ref: Option<String>,
     restock: bool,
     total: i64,
+    #[schema(value_type = Option<uuid::Uuid>)]
     created_by: Option<Id>,
     created_at: chrono::DateTime<chrono::Utc>,
+    #[schema(value_type = Vec<crate::openapi::RefundLine>)]
     lines: Vec<serde_json::Value>,
     payments: Vec<PaymentView>,
 }
@@ -109,15 +134,22 @@ impl From<&RefundRecord> for RefundView {
     }
 }
 
-/// A sale as API.md shows it (plus its refunds).
-#[derive(Serialize)]
+/// A sale as API.md shows it (plus its refunds). Amounts in minor currency units:
+/// `subtotal` = Σ gross, `discountTotal` = Σ discounts, `taxTotal` = Σ line tax, `total` = Σ
+/// line totals.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SaleView {
+    #[schema(value_type = uuid::Uuid)]
     id: Id,
+    /// `invoicePrefix` + a gapless counter (`INV-000042`).
     invoice_number: String,
+    #[schema(value_type = crate::openapi::SaleStatus)]
     status: String,
     client_ref: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     customer_id: Option<Id>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     cashier_id: Option<Id>,
     note: Option<String>,
     lines: Vec<LineView>,
@@ -196,8 +228,29 @@ async fn settings(state: &AppState, caller: &StoreCaller) -> ApiResult<std::sync
     state.access.store(&state.store, &caller.store).await?.ok_or(ApiError::NotFound)
 }
 
-/// `POST /sales`: `201` with the sale; the same `clientRef` again answers `200` with the
-/// original sale as it is now, or `409 idempotency_mismatch` when the content differs.
+/// Make a sale
+///
+/// `201` with the sale; the same `clientRef` again answers `200` with the original sale as it
+/// is now, or `409 idempotency_mismatch` when the content differs. Prices come from the catalog
+/// at the moment of sale; a line `price` (override) or any `discount` needs a manager or an
+/// admin, except the prices of an `offline` sale.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sales",
+    operation_id = "createSale",
+    tag = "sales",
+    request_body = SaleBody,
+    responses(
+        (status = 201, description = "The sale", body = SaleView),
+        (status = 200, description = "This `clientRef`'s sale, as it is now", body = SaleView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`: `lines[2].productId`), `insufficient_payment`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: a price override or discount without manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 409, description = "`idempotency_mismatch`: this `clientRef` was used for a different sale", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn create(State(state): State<AppState>, caller: StoreCaller, raw: Bytes) -> ApiResult<Response> {
     let (body, hash) = checkout::parse_sale(&raw)?;
     // A retry finds its sale before anything else is checked: the catalog may have changed.
@@ -233,7 +286,8 @@ async fn replay(state: &AppState, caller: &StoreCaller, kind: &str, same: bool, 
     Ok((StatusCode::OK, Json(SaleView::from(&sale))).into_response())
 }
 
-#[derive(Serialize)]
+/// What a sale would be now.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QuoteView {
     lines: Vec<LineView>,
@@ -244,7 +298,25 @@ pub struct QuoteView {
     total: i64,
 }
 
-/// `POST /sales/quote`: what the sale would be now; writes nothing.
+/// Quote a sale
+///
+/// The lines and totals the sale would have now, computed by the same code with the same checks
+/// and errors; writes nothing, takes no invoice number. `clientRef` and `payments` are ignored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sales/quote",
+    operation_id = "quoteSale",
+    tag = "sales",
+    request_body = SaleBody,
+    responses(
+        (status = 200, description = "The priced cart", body = QuoteView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: a price override or discount without manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn quote(State(state): State<AppState>, caller: StoreCaller, raw: Bytes) -> ApiResult<Json<QuoteView>> {
     let (body, _) = checkout::parse_sale(&raw)?;
     let settings = settings(&state, &caller).await?;
@@ -280,6 +352,21 @@ pub async fn quote(State(state): State<AppState>, caller: StoreCaller, raw: Byte
     }))
 }
 
+/// Get a sale
+#[utoipa::path(
+    get,
+    path = "/api/v1/sales/{id}",
+    operation_id = "getSale",
+    tag = "sales",
+    params(("id" = uuid::Uuid, Path, description = "The sale's id")),
+    responses(
+        (status = 200, description = "The sale, with its refunds", body = SaleView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for another store's ids)", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -289,6 +376,21 @@ pub async fn get(
     Ok(Json(SaleView::from(&sale)))
 }
 
+/// Get a sale by its invoice number
+#[utoipa::path(
+    get,
+    path = "/api/v1/sales/invoice/{invoiceNumber}",
+    operation_id = "getSaleByInvoice",
+    tag = "sales",
+    params(("invoiceNumber" = String, Path, description = "The invoice number (`INV-000042`)")),
+    responses(
+        (status = 200, description = "The sale, with its refunds", body = SaleView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn by_invoice(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -298,25 +400,38 @@ pub async fn by_invoice(
     Ok(Json(SaleView::from(&sale)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// From (inclusive): a local day `YYYY-MM-DD` or an RFC 3339 instant.
     from: Option<String>,
+    /// To: a local day `YYYY-MM-DD` (inclusive) or an RFC 3339 instant (exclusive).
     to: Option<String>,
+    #[param(value_type = Option<crate::openapi::SaleStatus>)]
     status: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     customer_id: Option<Id>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page (with the same filters).
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A sale in a list: the sale without its lines, payments and refunds.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SaleSummary {
+    #[schema(value_type = uuid::Uuid)]
     id: Id,
     invoice_number: String,
+    #[schema(value_type = crate::openapi::SaleStatus)]
     status: String,
     client_ref: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     customer_id: Option<Id>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     cashier_id: Option<Id>,
     subtotal: i64,
     discount_total: i64,
@@ -353,7 +468,23 @@ impl From<SaleHeader> for SaleSummary {
 
 const STATUSES: [&str; 4] = ["completed", "voided", "partially_refunded", "refunded"];
 
-/// `GET /sales?from=&to=&status=&customerId=`: newest first.
+/// List sales
+///
+/// `GET /sales?from=&to=&status=&customerId=`: newest first (by `soldAt`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sales",
+    operation_id = "listSales",
+    tag = "sales",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of sales, newest first", body = Page<SaleSummary>),
+        (status = 400, description = "`invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -381,7 +512,24 @@ pub async fn list(
     Ok(Json(pagination::page(rows, limit, &filters, |s| (s.sold_at, s.id), SaleSummary::from)))
 }
 
-/// `POST /sales/{id}/void` (manager, admin): stock comes back, the number stays taken.
+/// Void a sale (manager, admin)
+///
+/// Stock comes back, the invoice number stays taken.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sales/{id}/void",
+    operation_id = "voidSale",
+    tag = "sales",
+    params(("id" = uuid::Uuid, Path, description = "The sale's id")),
+    responses(
+        (status = 200, description = "The sale, with `status: \"voided\"`", body = SaleView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`: already voided, or the sale has refunds", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn void(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -394,31 +542,63 @@ pub async fn void(
     Ok(Json(SaleView::from(&sale)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundBody {
+    /// The same `clientRef` again answers the original refund (`200`).
     client_ref: Option<String>,
+    /// Default true: the refunded quantities go back to stock.
     restock: Option<bool>,
     lines: Vec<RefundLineBody>,
+    /// Must equal the refund's total.
     #[serde(default)]
     payments: Vec<RefundPaymentBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundLineBody {
+    /// A line of this sale.
+    #[schema(value_type = uuid::Uuid)]
     line_id: Id,
+    /// Above 0; with earlier refunds at most what was sold.
+    #[schema(value_type = crate::openapi::Quantity)]
     quantity: Quantity,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RefundPaymentBody {
+    #[schema(value_type = crate::openapi::PaymentMethod)]
     method: String,
+    #[schema(value_type = crate::openapi::Money)]
     amount: Money,
     reference: Option<String>,
 }
 
-/// `POST /sales/{id}/refunds` (manager, admin) → `201` with the refund and the sale.
+/// Refund some of a sale (manager, admin)
+///
+/// `POST /sales/{id}/refunds` (manager, admin) → `201` with the refund and the sale. A refunded
+/// line returns its total × refunded ÷ sold quantity, rounded half up, the last refund of a line
+/// taking what remains. Status becomes `partially_refunded` or `refunded`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sales/{id}/refunds",
+    operation_id = "refundSale",
+    tag = "sales",
+    params(("id" = uuid::Uuid, Path, description = "The sale's id")),
+    request_body = RefundBody,
+    responses(
+        (status = 201, description = "The refund, with the sale as it is now", body = crate::openapi::RefundWithSale),
+        (status = 200, description = "This `clientRef`'s refund, with the sale as it is now", body = crate::openapi::RefundWithSale),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`; also more than was sold)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`: the sale is voided; `idempotency_mismatch`: this `clientRef` was used for another request", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn refund(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -483,14 +663,34 @@ pub async fn refund(
     Ok((status, Json(view)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    /// From (inclusive): a local day `YYYY-MM-DD` or an RFC 3339 instant.
     from: Option<String>,
+    /// To: a local day `YYYY-MM-DD` (inclusive) or an RFC 3339 instant (exclusive).
     to: Option<String>,
 }
 
+/// Export sales as CSV (manager, admin)
+///
 /// `GET /sales/export.csv` (manager, admin): one row per line, streamed in pages so a month of
 /// a busy store never sits in memory.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sales/export.csv",
+    operation_id = "exportSalesCsv",
+    tag = "sales",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "One row per sale line: invoiceNumber, status, soldAt, offline, line, productId, name, barcode, factor, quantity, price, discount, taxRate, tax, total",
+            body = String, content_type = "text/csv"),
+        (status = 400, description = "`invalid_input`: a bad `from` or `to`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn export_csv(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -590,18 +790,42 @@ where
     tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct PaymentsQuery {
+    #[param(value_type = Option<uuid::Uuid>)]
     sale_id: Option<Id>,
+    #[param(value_type = Option<crate::openapi::PaymentMethod>)]
     method: Option<String>,
+    /// From (inclusive): a local day `YYYY-MM-DD` or an RFC 3339 instant.
     from: Option<String>,
+    /// To: a local day `YYYY-MM-DD` (inclusive) or an RFC 3339 instant (exclusive).
     to: Option<String>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page (with the same filters).
     cursor: Option<String>,
 }
 
+/// List payments
+///
 /// `GET /payments?saleId=&method=&from=&to=`: newest first; refund payouts carry `refundId`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/payments",
+    operation_id = "listPayments",
+    tag = "sales",
+    params(PaymentsQuery),
+    responses(
+        (status = 200, description = "A page of payments, newest first", body = Page<PaymentView>),
+        (status = 400, description = "`invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn payments(
     State(state): State<AppState>,
     caller: StoreCaller,

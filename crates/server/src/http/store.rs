@@ -9,24 +9,30 @@ use tills_storage::{NewAudit, StoreRecord};
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::time::parse_timezone;
 
 /// A store with all its settings, as API.md shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreView {
     pub id: String,
     pub name: String,
+    /// ISO 4217 code.
     pub currency: String,
+    /// Decimals of the currency's minor unit (ISO 4217): 2 for USD, 0 for JPY.
     pub currency_decimals: u8,
+    /// IANA timezone: the store's days (reports, `date=`, `from`/`to` dates) are local days.
     pub timezone: String,
     pub prices_include_tax: bool,
     pub invoice_prefix: String,
     pub address: Option<String>,
     pub tax_id: Option<String>,
     pub receipt_footer: Option<String>,
+    #[schema(value_type = Vec<crate::openapi::ScaleFormat>)]
     pub scale_barcodes: Vec<ScaleFormat>,
+    #[schema(value_type = crate::openapi::StoreStatus)]
     pub status: &'static str,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -53,6 +59,19 @@ impl From<&StoreRecord> for StoreView {
     }
 }
 
+/// The caller's store
+#[utoipa::path(
+    get,
+    path = "/api/v1/store",
+    operation_id = "getOwnStore",
+    tag = "store",
+    responses(
+        (status = 200, description = "The store and its settings", body = StoreView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: a platform admin token, or the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn get(State(state): State<AppState>, caller: StoreCaller) -> ApiResult<Json<StoreView>> {
     let store = state.store.get_store(&caller.store).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(StoreView::from(&store)))
@@ -60,19 +79,28 @@ pub async fn get(State(state): State<AppState>, caller: StoreCaller) -> ApiResul
 
 /// `PATCH /store`: any setting but `id`, `status` and `currency`. A field sent as `null` is
 /// cleared (for the optional texts).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StorePatch {
     name: Option<String>,
     timezone: Option<String>,
     prices_include_tax: Option<bool>,
+    /// At most 20 characters, no spaces.
     invoice_prefix: Option<String>,
+    /// `null` clears it.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     address: Option<Option<String>>,
+    /// `null` clears it.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     tax_id: Option<Option<String>>,
+    /// `null` clears it.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     receipt_footer: Option<Option<String>>,
+    /// Replaces the list (at most 20 formats, no prefix a prefix of another).
+    #[schema(value_type = Option<Vec<crate::openapi::ScaleFormat>>)]
     scale_barcodes: Option<Vec<ScaleFormat>>,
 }
 
@@ -84,6 +112,24 @@ pub mod double_option {
     }
 }
 
+/// Change the store's settings (admin)
+///
+/// Any setting but `id`, `status` and `currency`, which answer `400 invalid_input`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/store",
+    operation_id = "updateOwnStore",
+    tag = "store",
+    request_body = StorePatch,
+    responses(
+        (status = 200, description = "The store as it is now", body = StoreView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn patch(
     State(state): State<AppState>,
     caller: StoreCaller,

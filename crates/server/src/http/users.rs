@@ -11,16 +11,20 @@ use crate::auth::{StoreCaller, password};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 /// A user as the API shows it; the password hash never leaves the server.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = User)]
 pub struct UserView {
+    #[schema(value_type = uuid::Uuid)]
     id: Id,
     store_id: String,
     email: String,
     name: String,
+    #[schema(value_type = crate::openapi::Role)]
     role: Role,
     active: bool,
     created_at: chrono::DateTime<chrono::Utc>,
@@ -42,12 +46,31 @@ impl From<UserRecord> for UserView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// List the store's users (admin)
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "listUsers",
+    tag = "users",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of users, by email", body = Page<UserView>),
+        (status = 400, description = "`invalid_input`: a bad `limit` or `cursor`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -61,14 +84,34 @@ pub async fn list(
     Ok(Json(pagination::page(rows, limit, &filters, |u| (u.email.clone(), u.id), UserView::from)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateUser {
+    /// Trimmed and lower-cased; unique in the store.
     email: String,
     name: String,
+    #[schema(value_type = crate::openapi::StoreRole)]
     role: String,
+    /// At least 10 characters.
     password: String,
 }
 
+/// Create a user (admin)
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    operation_id = "createUser",
+    tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
+        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -89,6 +132,21 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
+/// Get a user (admin)
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    operation_id = "getUser",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for another store's ids)", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -99,15 +157,38 @@ pub async fn get(
     Ok(Json(user.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
     name: Option<String>,
+    #[schema(value_type = Option<crate::openapi::StoreRole>)]
     role: Option<String>,
+    /// At least 10 characters.
     password: Option<String>,
     active: Option<bool>,
 }
 
+/// Change a user (admin)
+///
+/// An admin cannot deactivate or demote itself when it is the store's last active admin.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    operation_id = "updateUser",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    request_body = PatchUser,
+    responses(
+        (status = 200, description = "The user as it is now", body = UserView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`: the store's last active admin", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn patch(
     State(state): State<AppState>,
     caller: StoreCaller,
@@ -143,6 +224,22 @@ pub async fn patch(
     Ok(Json(updated.into()))
 }
 
+/// Delete a user (admin)
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    operation_id = "deleteUser",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`: the store's last active admin", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: StoreCaller,

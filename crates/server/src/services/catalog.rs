@@ -12,37 +12,65 @@ use crate::state::AppState;
 
 /// The body of `POST /products` and `PATCH /products/{id}`: in a PATCH every field is optional,
 /// and `null` clears an optional one.
-#[derive(Debug, Deserialize, Default)]
+///
+/// On create `name` and `price` are required. A barcode (the product's own, an alternate or a
+/// unit's) names one product in a store: a second use is `409 barcode_taken`.
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductBody {
+    #[schema(examples("Cola 330ml"))]
     pub name: Option<String>,
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<crate::openapi::Barcode>)]
     pub barcode: Option<Option<Barcode>>,
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub sku: Option<Option<String>>,
+    #[schema(value_type = Option<crate::openapi::Money>)]
     pub price: Option<Money>,
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<crate::openapi::Money>)]
     pub cost: Option<Option<Money>>,
+    /// Default 0.
+    #[schema(value_type = Option<crate::openapi::TaxRate>)]
     pub tax_rate: Option<TaxRate>,
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub category_id: Option<Option<Id>>,
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub brand_id: Option<Option<Id>>,
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub unit_id: Option<Option<Id>>,
+    /// Packs of the product (replaces the list); at most one per unit.
     pub units: Option<Vec<PackBody>>,
+    /// Other codes printed on the same item (replaces the list).
+    #[schema(value_type = Option<Vec<crate::openapi::Barcode>>)]
     pub alternate_barcodes: Option<Vec<Barcode>>,
+    /// On create the opening stock; in a PATCH a stocktake (the difference is recorded).
+    #[schema(value_type = Option<crate::openapi::Quantity>)]
     pub stock: Option<Quantity>,
+    /// Default `active`.
+    #[schema(value_type = Option<crate::openapi::ProductStatus>)]
     pub status: Option<String>,
+    /// Default false.
     pub show_in_quick_products: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A pack: `factor` base units sold under its own barcode; without `price` it costs the
+/// product's price × factor.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PackBody {
+    #[schema(value_type = uuid::Uuid)]
     pub unit_id: Id,
+    #[schema(value_type = Option<crate::openapi::Barcode>)]
     pub barcode: Option<Barcode>,
+    /// How many base units the pack holds: a whole number ≥ 1.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub factor: i64,
+    #[schema(value_type = Option<crate::openapi::Money>)]
     pub price: Option<Money>,
 }
 

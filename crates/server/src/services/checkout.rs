@@ -22,34 +22,64 @@ pub const MAX_PAYMENTS: usize = 20;
 /// A line sells at most a million units.
 const MAX_QUANTITY_MILLI: i64 = 1_000_000_000;
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /sales` and `POST /sales/quote` (a quote ignores `clientRef` and
+/// `payments`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SaleBody {
+    /// A fresh UUID per sale from the terminal: the same `clientRef` again answers the original
+    /// sale (`200`), or `409 idempotency_mismatch` when the content differs.
+    #[schema(examples("0193a5e2-7c1d-7b3e-9f21-2b8c4d5e6f70"))]
     pub client_ref: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub customer_id: Option<Id>,
+    /// At most 500 characters.
     pub note: Option<String>,
+    /// 1-1000 lines.
     pub lines: Vec<LineBody>,
+    /// A discount on the whole sale (manager, admin), spread over the lines in proportion to
+    /// their net.
+    #[schema(value_type = Option<crate::openapi::Money>)]
     pub discount: Option<Money>,
+    /// A sale made while the server was unreachable, sent later with `soldAt` and each line's
+    /// `price` as the terminal showed it.
     pub offline: Option<bool>,
+    /// When an offline sale was sold (at most 5 minutes in the future).
     pub sold_at: Option<DateTime<Utc>>,
+    /// Must cover the total (`400 insufficient_payment`); non-cash payments may not exceed it;
+    /// cash beyond it comes back as `change`.
     pub payments: Option<Vec<PaymentBody>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A line names its product by `productId` (optionally with a `unitId` pack) or by `barcode`
+/// (a pack's barcode sells that pack; a scale label carries its quantity or price).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineBody {
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub product_id: Option<Id>,
     pub barcode: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub unit_id: Option<Id>,
+    /// Default 1; counts packs for a pack. Not with a scale label.
+    #[schema(value_type = Option<crate::openapi::Quantity>)]
     pub quantity: Option<Quantity>,
+    /// A price override (manager, admin; any role for an offline sale).
+    #[schema(value_type = Option<crate::openapi::Money>)]
     pub price: Option<Money>,
+    /// A line discount (manager, admin).
+    #[schema(value_type = Option<crate::openapi::Money>)]
     pub discount: Option<Money>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PaymentBody {
+    #[schema(value_type = crate::openapi::PaymentMethod)]
     pub method: String,
+    /// Above 0.
+    #[schema(value_type = crate::openapi::Money)]
     pub amount: Money,
+    /// At most 100 characters.
     pub reference: Option<String>,
 }
 

@@ -8,9 +8,10 @@ use tills_storage::DayActivity;
 
 /// API.md's report. Voided sales count only under `voids`; refunds count on the day they were
 /// made; `byPaymentMethod` is what was taken minus change minus refunds paid out.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DailyReport {
+    /// The day, in the store's timezone.
     pub date: NaiveDate,
     pub sales_count: i64,
     /// Σ subtotal (before discounts) of the day's sales.
@@ -20,14 +21,17 @@ pub struct DailyReport {
     pub refunds: i64,
     /// Σ sale totals − refunds.
     pub net_sales: i64,
+    /// Per method (`cash`, `card`, `mobile`, `voucher`): taken minus change minus refunds paid out.
     pub by_payment_method: BTreeMap<String, i64>,
     pub voids: Voids,
+    /// Lines of offline sales whose price differed from the catalog's.
     pub offline_price_differences: i64,
     pub first_invoice: Option<String>,
     pub last_invoice: Option<String>,
 }
 
-#[derive(Debug, Serialize, PartialEq, Default)]
+/// The day's voided sales: how many, and their total.
+#[derive(Debug, Serialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct Voids {
     pub count: i64,
     pub total: i64,

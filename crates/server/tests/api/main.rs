@@ -8,6 +8,7 @@ mod catalog;
 mod common;
 mod crash;
 mod sales;
+mod openapi;
 mod smoke;
 
 mod audit;

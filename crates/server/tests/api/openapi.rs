@@ -1,0 +1,191 @@
+//! `GET /api/v1/openapi.json`: an OpenAPI 3.1 document that describes every route of API.md.
+
+use serde_json::Value;
+use tills_testkit::Backend;
+
+use crate::helpers::TestApp;
+
+/// Every (method, path) of API.md, with API.md's path parameter names.
+const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/auth/login"),
+    ("get", "/api/v1/auth/me"),
+    ("post", "/api/v1/auth/password"),
+    ("post", "/api/v1/admin/stores"),
+    ("get", "/api/v1/admin/stores"),
+    ("patch", "/api/v1/admin/stores/{storeId}"),
+    ("post", "/api/v1/admin/stores/{storeId}/token"),
+    ("get", "/api/v1/store"),
+    ("patch", "/api/v1/store"),
+    ("post", "/api/v1/cache/products/invalidate"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("get", "/api/v1/users/{id}"),
+    ("patch", "/api/v1/users/{id}"),
+    ("delete", "/api/v1/users/{id}"),
+    ("get", "/api/v1/audit"),
+    ("get", "/api/v1/categories"),
+    ("post", "/api/v1/categories"),
+    ("get", "/api/v1/categories/{id}"),
+    ("patch", "/api/v1/categories/{id}"),
+    ("delete", "/api/v1/categories/{id}"),
+    ("get", "/api/v1/brands"),
+    ("post", "/api/v1/brands"),
+    ("get", "/api/v1/brands/{id}"),
+    ("patch", "/api/v1/brands/{id}"),
+    ("delete", "/api/v1/brands/{id}"),
+    ("get", "/api/v1/units"),
+    ("post", "/api/v1/units"),
+    ("get", "/api/v1/units/{id}"),
+    ("patch", "/api/v1/units/{id}"),
+    ("delete", "/api/v1/units/{id}"),
+    ("get", "/api/v1/products"),
+    ("post", "/api/v1/products"),
+    ("get", "/api/v1/products/{id}"),
+    ("patch", "/api/v1/products/{id}"),
+    ("delete", "/api/v1/products/{id}"),
+    ("post", "/api/v1/products/{id}/stock"),
+    ("get", "/api/v1/products/{id}/stock-movements"),
+    ("get", "/api/v1/products/barcode/{barcode}"),
+    ("get", "/api/v1/customers"),
+    ("post", "/api/v1/customers"),
+    ("get", "/api/v1/customers/{id}"),
+    ("patch", "/api/v1/customers/{id}"),
+    ("delete", "/api/v1/customers/{id}"),
+    ("post", "/api/v1/sales"),
+    ("get", "/api/v1/sales"),
+    ("post", "/api/v1/sales/quote"),
+    ("get", "/api/v1/sales/{id}"),
+    ("get", "/api/v1/sales/invoice/{invoiceNumber}"),
+    ("post", "/api/v1/sales/{id}/void"),
+    ("post", "/api/v1/sales/{id}/refunds"),
+    ("get", "/api/v1/sales/export.csv"),
+    ("get", "/api/v1/payments"),
+    ("get", "/api/v1/reports/daily"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/openapi.json"),
+];
+
+const ERROR_BODY: &str = "#/components/schemas/ErrorBody";
+
+async fn fetch(app: &TestApp) -> Value {
+    let resp = app.client.get(format!("{}/api/v1/openapi.json", app.base)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert!(ct.starts_with("application/json"), "content-type {ct}");
+    resp.json().await.expect("JSON")
+}
+
+/// A schema, following a `$ref` into `components.schemas`.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
+            let found = &doc["components"]["schemas"][name];
+            assert!(found.is_object(), "{r} is not in components.schemas");
+            found
+        }
+        None => schema,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_describes_api_md() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc = fetch(&app).await;
+
+    let version = doc["openapi"].as_str().unwrap_or("");
+    assert!(version.starts_with("3.1"), "openapi {version}");
+    assert_eq!(doc["info"]["title"], "Tills API");
+
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut missing = Vec::new();
+    for (method, path) in ROUTES {
+        if !paths.get(*path).is_some_and(|item| item[*method].is_object()) {
+            missing.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    assert!(missing.is_empty(), "not in the document: {missing:?}; paths: {:?}", paths.keys().collect::<Vec<_>>());
+
+    // Path parameters carry API.md's names.
+    for (method, path) in ROUTES {
+        let op = &paths[*path][*method];
+        let declared: Vec<&str> = op["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        let mut in_path: Vec<&str> =
+            path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect::<Vec<_>>();
+        let mut declared_sorted = declared.clone();
+        in_path.sort();
+        declared_sorted.sort();
+        assert_eq!(declared_sorted, in_path, "path parameters of {method} {path}");
+    }
+
+    // Operation ids are unique.
+    let mut ids = std::collections::HashSet::new();
+    for item in paths.values() {
+        for op in item.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(ids.insert(id.to_owned()), "operationId {id} twice");
+            }
+        }
+    }
+
+    // The sale request body has its lines and payments.
+    let sale = &paths["/api/v1/sales"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    let sale = resolve(&doc, sale);
+    for field in ["lines", "payments", "clientRef", "customerId", "discount", "offline", "soldAt"] {
+        assert!(sale["properties"][field].is_object(), "sale request has no {field}: {sale}");
+    }
+    assert!(sale["required"].as_array().is_some_and(|r| r.contains(&"lines".into())), "{sale}");
+
+    // Every error answer is the shared ErrorBody.
+    let mut errors = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                if status.starts_with('4') || (status.starts_with('5') && path.starts_with("/api/")) {
+                    let schema = &response["content"]["application/json"]["schema"];
+                    assert_eq!(schema["$ref"], ERROR_BODY, "{method} {path} {status}: {response}");
+                    errors += 1;
+                }
+            }
+        }
+    }
+    assert!(errors > 100, "only {errors} error responses");
+    let error = &doc["components"]["schemas"]["ErrorBody"]["properties"]["error"];
+    let error = resolve(&doc, error);
+    for field in ["code", "message", "field"] {
+        assert!(error["properties"][field].is_object(), "error has no {field}: {error}");
+    }
+    let codes = resolve(&doc, &error["properties"]["code"])["enum"].clone();
+    for code in ["malformed_json", "invalid_input", "insufficient_payment", "barcode_taken", "idempotency_mismatch"] {
+        assert!(codes.as_array().is_some_and(|c| c.contains(&code.into())), "no code {code}: {codes}");
+    }
+
+    // Bearer auth everywhere but login and operations.
+    let scheme = &doc["components"]["securitySchemes"]["bearerAuth"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    assert_eq!(doc["security"][0]["bearerAuth"], serde_json::json!([]));
+    for (method, path) in [("post", "/api/v1/auth/login"), ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics")]
+    {
+        let security = &paths[path][method]["security"];
+        assert!(
+            security.as_array().is_some_and(|s| s.iter().any(|r| r.as_object().is_some_and(|r| r.is_empty()))),
+            "{method} {path} should be public: {security}"
+        );
+    }
+    assert!(paths["/api/v1/auth/me"]["get"]["security"].is_null(), "/auth/me uses the document's bearer auth");
+
+    // Field names are camelCase, as serialized.
+    let product = &doc["components"]["schemas"]["ProductView"]["properties"];
+    for field in ["storeId", "taxRate", "alternateBarcodes", "showInQuickProducts", "createdAt"] {
+        assert!(product[field].is_object(), "ProductView has no {field}");
+    }
+
+    // The document is served from a cache: the same bytes twice.
+    assert_eq!(fetch(&app).await, doc);
+}
