@@ -7,8 +7,8 @@ mod cache;
 mod catalog;
 mod common;
 mod crash;
-mod sales;
 mod openapi;
+mod sales;
 mod smoke;
 
 mod audit;
