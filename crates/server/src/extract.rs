@@ -17,45 +17,57 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A request body as bytes, for handlers that parse it themselves; over 1 MiB is
+/// `413 payload_too_large` like everywhere else.
+pub struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(JsonBytes).map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {
                 ApiError::MalformedJson(format!("the request body could not be read: {rejection}"))
             }
-        })?;
-        parse_json(&bytes).map(ApiJson)
+        })
     }
 }
 
-/// Parses a JSON body, classifying errors as API.md does.
+/// Parses a JSON body, classifying errors as API.md does: text that is not JSON at all is
+/// `malformed_json`; JSON that does not fit `T` is `invalid_input` naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     note_store_id_in_body(bytes);
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => ApiError::InvalidInput {
-                field: (path != ".").then_some(path),
-                message: strip_position(&inner.to_string()),
-            },
-            _ => ApiError::MalformedJson(format!("the body is not valid JSON: {inner}")),
-        }
-    })?;
-    de.end().map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    from_value(value)
 }
 
 /// Deserializes an already parsed JSON value, with the same error classification.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        ApiError::InvalidInput {
-            field: (path != ".").then_some(path),
-            message: strip_position(&err.into_inner().to_string()),
-        }
+        let message = strip_position(&err.into_inner().to_string());
+        ApiError::InvalidInput { field: field_of(&path, &message), message }
     })
+}
+
+/// The field an error names: its path, and for a missing field the field itself
+/// (`lines[0]` + "missing field `quantity`" → `lines[0].quantity`).
+fn field_of(path: &str, message: &str) -> Option<String> {
+    let missing = message.strip_prefix("missing field `").and_then(|m| m.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => Some(name.to_owned()),
+        (".", None) => None,
+        (p, Some(name)) => Some(format!("{p}.{name}")),
+        (p, None) => Some(p.to_owned()),
+    }
 }
 
 /// serde_json appends " at line 1 column 42" to data errors; the field says where.

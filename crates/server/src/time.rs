@@ -30,9 +30,9 @@ pub fn range(from: Option<&str>, to: Option<&str>, tz: Tz) -> Result<Range, ApiE
     let from = from.map(|v| parse_bound(v, tz, false, "from")).transpose()?;
     let to = to.map(|v| parse_bound(v, tz, true, "to")).transpose()?;
     if let (Some(f), Some(t)) = (from, to)
-        && f > t
+        && f >= t
     {
-        return Err(ApiError::invalid("to", "to is before from"));
+        return Err(ApiError::invalid("to", "to must come after from"));
     }
     Ok((from, to))
 }

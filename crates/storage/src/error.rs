@@ -56,9 +56,14 @@ impl From<sqlx::Error> for StorageError {
         use sqlx::error::ErrorKind;
         match err {
             sqlx::Error::RowNotFound => StorageError::NotFound,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                StorageError::Unavailable(err.to_string())
-            }
+            // A database that is down, restarting, or hanging up mid-handshake (seen as a
+            // protocol error) is unavailable, not an internal error.
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StorageError::Unavailable(err.to_string()),
             sqlx::Error::Database(ref db) => {
                 let message = db.message().to_owned();
                 // PostgreSQL: 42501 insufficient_privilege covers "new row violates row-level

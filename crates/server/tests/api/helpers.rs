@@ -85,7 +85,10 @@ impl TestApp {
     }
 
     pub async fn spawn_on(db: TestDb) -> TestApp {
-        let store = tills_storage::connect(&db.url, &PoolConfig::default()).await.expect("connect");
+        // A generous acquire timeout: bursts of hundreds of concurrent requests on a 2-core
+        // machine running other suites must queue, not fail.
+        let pool = PoolConfig { acquire_timeout: Duration::from_secs(30), ..PoolConfig::default() };
+        let store = tills_storage::connect(&db.url, &pool).await.expect("connect");
         Self::spawn_with_store(db, store).await
     }
 
