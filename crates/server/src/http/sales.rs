@@ -16,7 +16,7 @@ use tills_storage::{
 
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, parse_id};
+use crate::extract::{ApiQuery, JsonBytes, parse_id};
 use crate::http::pagination::{self, Page};
 use crate::openapi::ErrorBody;
 use crate::services::checkout::{self, PaymentBody, SaleBody};
@@ -251,7 +251,11 @@ async fn settings(state: &AppState, caller: &StoreCaller) -> ApiResult<std::sync
         (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
-pub async fn create(State(state): State<AppState>, caller: StoreCaller, raw: Bytes) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    JsonBytes(raw): JsonBytes,
+) -> ApiResult<Response> {
     let (body, hash) = checkout::parse_sale(&raw)?;
     // A retry finds its sale before anything else is checked: the catalog may have changed.
     if let Some(client_ref) = &body.client_ref {
@@ -317,7 +321,11 @@ pub struct QuoteView {
         (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
-pub async fn quote(State(state): State<AppState>, caller: StoreCaller, raw: Bytes) -> ApiResult<Json<QuoteView>> {
+pub async fn quote(
+    State(state): State<AppState>,
+    caller: StoreCaller,
+    JsonBytes(raw): JsonBytes,
+) -> ApiResult<Json<QuoteView>> {
     let (body, _) = checkout::parse_sale(&raw)?;
     let settings = settings(&state, &caller).await?;
     checkout::check_customer(&state, &caller.store, body.customer_id).await?;
@@ -603,7 +611,7 @@ pub async fn refund(
     State(state): State<AppState>,
     caller: StoreCaller,
     Path(id): Path<String>,
-    raw: Bytes,
+    JsonBytes(raw): JsonBytes,
 ) -> ApiResult<Response> {
     caller.require_manager()?;
     let sale_id = parse_id(&id)?;

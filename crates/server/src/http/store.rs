@@ -8,7 +8,7 @@ use tills_storage::{NewAudit, StoreRecord};
 
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, JsonBytes};
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::time::parse_timezone;
@@ -133,7 +133,7 @@ pub mod double_option {
 pub async fn patch(
     State(state): State<AppState>,
     caller: StoreCaller,
-    body: axum::body::Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<StoreView>> {
     caller.require_admin()?;
     // Fields that exist but may not be changed here get a clear answer.

@@ -158,7 +158,6 @@ pub async fn get(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PatchUser {
     name: Option<String>,
     #[schema(value_type = Option<crate::openapi::StoreRole>)]

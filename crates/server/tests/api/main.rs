@@ -6,6 +6,7 @@ mod helpers;
 mod cache;
 mod catalog;
 mod common;
+mod contract_gaps;
 mod crash;
 mod openapi;
 mod sales;
