@@ -52,6 +52,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations (on PostgreSQL, as the owner: also creates the tills_app role).
     Migrate,
+    /// Fill the database with benchmark stores (bench-0001 …): users, catalogs, customers.
+    Seed(crate::bench::SeedArgs),
+    /// Drive a running Tills with scans, searches and sales; report throughput and latency.
+    Bench(crate::bench::BenchArgs),
     /// Platform administration.
     Admin {
         #[command(subcommand)]
@@ -187,6 +191,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("cached products of {store_id} invalidated");
             Ok(())
         }
+        Command::Seed(args) => crate::bench::seed_cli(&url, args).await,
+        Command::Bench(args) => crate::bench::bench_cli(args).await,
         Command::Serve(args) => serve(&cli.db, &url, args).await,
     }
 }

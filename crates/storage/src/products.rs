@@ -185,6 +185,13 @@ pub trait ProductRepo {
         stock_milli: i64,
         change: Option<StockChange>,
     ) -> Result<ProductRecord>;
+    /// Creates many products in one transaction (seeding, imports): all or none.
+    async fn create_products(
+        &self,
+        store: &StoreId,
+        items: &[(Id, ProductDraft, i64)],
+        change: StockChange,
+    ) -> Result<u64>;
     async fn get_product(&self, store: &StoreId, id: Id) -> Result<Option<ProductRecord>>;
     /// Replaces the product's fields, barcodes and packs. `stocktake`: the counted stock, its
     /// difference recorded as a movement. Returns (before, after).
@@ -476,18 +483,17 @@ macro_rules! impl_product_repo {
             }
         }
 
-        #[async_trait]
-        impl ProductRepo for $backend {
-            async fn create_product(
-                &self,
+        impl $backend {
+            /// Inserts a product with its barcodes, packs and opening-stock movement.
+            async fn insert_product(
+                tx: &mut sqlx::Transaction<'static, $db>,
                 store: &StoreId,
                 id: Id,
                 d: &ProductDraft,
                 stock_milli: i64,
-                change: Option<StockChange>,
-            ) -> Result<ProductRecord> {
-                let now = tills_domain::now();
-                let mut tx = self.scoped(store, true).await?;
+                change: Option<&StockChange>,
+                now: Timestamp,
+            ) -> Result<()> {
                 sqlx::query(INSERT_PRODUCT)
                     .bind(store.as_str())
                     .bind(id)
@@ -507,18 +513,50 @@ macro_rules! impl_product_repo {
                     .bind(if d.active { "active" } else { "inactive" })
                     .bind(d.show_in_quick_products)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
-                Self::write_children(&mut tx, store, id, d).await?;
+                Self::write_children(tx, store, id, d).await?;
                 if stock_milli != 0
                     && let Some(c) = change
                 {
-                    insert_movement!(tx, store, id, stock_milli, &c, now)?;
+                    insert_movement!(*tx, store, id, stock_milli, c, now)?;
                 }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl ProductRepo for $backend {
+            async fn create_product(
+                &self,
+                store: &StoreId,
+                id: Id,
+                d: &ProductDraft,
+                stock_milli: i64,
+                change: Option<StockChange>,
+            ) -> Result<ProductRecord> {
+                let now = tills_domain::now();
+                let mut tx = self.scoped(store, true).await?;
+                Self::insert_product(&mut tx, store, id, d, stock_milli, change.as_ref(), now).await?;
                 let row: ProductRow =
                     sqlx::query_as(SELECT_PRODUCT).bind(store.as_str()).bind(id).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 row.try_into()
+            }
+
+            async fn create_products(
+                &self,
+                store: &StoreId,
+                items: &[(Id, ProductDraft, i64)],
+                change: StockChange,
+            ) -> Result<u64> {
+                let now = tills_domain::now();
+                let mut tx = self.scoped(store, true).await?;
+                for (id, d, stock) in items {
+                    Self::insert_product(&mut tx, store, *id, d, *stock, Some(&change), now).await?;
+                }
+                tx.commit().await?;
+                Ok(items.len() as u64)
             }
 
             async fn get_product(&self, store: &StoreId, id: Id) -> Result<Option<ProductRecord>> {

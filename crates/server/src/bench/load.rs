@@ -1,0 +1,326 @@
+//! `tills bench`: an async load generator against any Tills deployment. It logs in as the
+//! cashier of each seeded store, spreads requests over all stores, stops by itself at the end
+//! of `--duration`, and reports per operation: requests, throughput, p50/p95/p99/max
+//! (HdrHistogram), errors by status, and the cache hit rate read from `/metrics`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use hdrhistogram::Histogram;
+use rand::Rng;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{barcode, cashier_email, pack_barcode, store_id};
+
+pub struct BenchOptions {
+    pub url: String,
+    pub stores: usize,
+    pub products_per_store: usize,
+    pub duration: Duration,
+    pub concurrency: usize,
+    /// (operation, weight)
+    pub mix: Vec<(Op, u32)>,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Op {
+    Scan,
+    Search,
+    Sale,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Scan => "scan",
+            Op::Search => "search",
+            Op::Sale => "sale",
+        }
+    }
+}
+
+/// Parses `scan=85,search=5,sale=10`.
+pub fn parse_mix(s: &str) -> anyhow::Result<Vec<(Op, u32)>> {
+    let mut mix = Vec::new();
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let (name, weight) = part.split_once('=').context("the mix is like scan=85,search=5,sale=10")?;
+        let op = match name.trim() {
+            "scan" => Op::Scan,
+            "search" => Op::Search,
+            "sale" => Op::Sale,
+            other => bail!("unknown operation {other} (scan, search, sale)"),
+        };
+        mix.push((op, weight.trim().parse().context("a weight is a whole number")?));
+    }
+    if mix.iter().map(|m| m.1).sum::<u32>() == 0 {
+        bail!("the mix has no weight");
+    }
+    Ok(mix)
+}
+
+/// Parses `60s`, `2m`, `500ms`.
+pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().context("a duration is like 60s, 2m or 500ms")?;
+    Ok(match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => bail!("a duration is like 60s, 2m or 500ms"),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpReport {
+    pub requests: u64,
+    pub throughput: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub errors: BTreeMap<String, u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub duration_s: f64,
+    pub concurrency: usize,
+    pub stores: usize,
+    pub operations: BTreeMap<String, OpReport>,
+    pub cache_hit_rate: Option<f64>,
+}
+
+struct Tally {
+    latency: BTreeMap<Op, Histogram<u64>>,
+    errors: BTreeMap<Op, BTreeMap<String, u64>>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        let mut latency = BTreeMap::new();
+        for op in [Op::Scan, Op::Search, Op::Sale] {
+            // Microseconds, up to one minute, 3 significant digits.
+            latency.insert(op, Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"));
+        }
+        Tally { latency, errors: BTreeMap::new() }
+    }
+}
+
+pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.concurrency.max(1))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("building the HTTP client")?;
+    let base = opts.url.trim_end_matches('/').to_owned();
+    let tokens = login_all(&client, &base, &opts).await?;
+    let before = cache_counters(&client, &base).await;
+    let deadline = Instant::now() + opts.duration;
+    let start = Instant::now();
+    let shared = Arc::new((client.clone(), base.clone(), tokens, opts.mix.clone(), opts.products_per_store));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..opts.concurrency.max(1) {
+        let shared = shared.clone();
+        workers.spawn(async move {
+            let (client, base, tokens, mix, products) = &*shared;
+            let mut tally = Tally::new();
+            let total_weight: u32 = mix.iter().map(|m| m.1).sum();
+            while Instant::now() < deadline {
+                let (op, s, token) = {
+                    let mut rng = rand::rng();
+                    let mut pick = rng.random_range(0..total_weight);
+                    let op = mix
+                        .iter()
+                        .find(|(_, w)| {
+                            if pick < *w {
+                                true
+                            } else {
+                                pick -= w;
+                                false
+                            }
+                        })
+                        .map(|m| m.0)
+                        .unwrap_or(Op::Scan);
+                    let i = rng.random_range(0..tokens.len());
+                    (op, tokens[i].0, tokens[i].1.clone())
+                };
+                let request = build(client, base, op, s, &token, *products);
+                let t = Instant::now();
+                let outcome = request.send().await;
+                let status = match outcome {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        let _ = resp.bytes().await;
+                        status.as_u16().to_string()
+                    }
+                    Err(e) if e.is_timeout() => "timeout".into(),
+                    Err(_) => "connection".into(),
+                };
+                let micros = t.elapsed().as_micros().clamp(1, 60_000_000) as u64;
+                if let Some(h) = tally.latency.get_mut(&op) {
+                    let _ = h.record(micros);
+                }
+                if !status.starts_with('2') {
+                    *tally.errors.entry(op).or_default().entry(status).or_default() += 1;
+                }
+            }
+            tally
+        });
+    }
+    let mut total = Tally::new();
+    while let Some(t) = workers.join_next().await {
+        let t = t?;
+        for (op, h) in t.latency {
+            if let Some(all) = total.latency.get_mut(&op) {
+                all.add(h).ok();
+            }
+        }
+        for (op, errors) in t.errors {
+            for (k, v) in errors {
+                *total.errors.entry(op).or_default().entry(k).or_default() += v;
+            }
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let after = cache_counters(&client, &base).await;
+    let cache_hit_rate = match (before, after) {
+        (Some(b), Some(a)) => {
+            let lookups = (a.0 - b.0) + (a.1 - b.1);
+            (lookups > 0.0).then(|| ((a.0 - b.0) + (a.2 - b.2)) / lookups)
+        }
+        _ => None,
+    };
+    let ms = |v: u64| v as f64 / 1000.0;
+    let operations = total
+        .latency
+        .iter()
+        .filter(|(_, h)| h.len() > 0)
+        .map(|(op, h)| {
+            (
+                op.name().to_owned(),
+                OpReport {
+                    requests: h.len(),
+                    throughput: h.len() as f64 / elapsed,
+                    p50_ms: ms(h.value_at_quantile(0.50)),
+                    p95_ms: ms(h.value_at_quantile(0.95)),
+                    p99_ms: ms(h.value_at_quantile(0.99)),
+                    max_ms: ms(h.max()),
+                    errors: total.errors.get(op).cloned().unwrap_or_default(),
+                },
+            )
+        })
+        .collect();
+    Ok(Report { duration_s: elapsed, concurrency: opts.concurrency, stores: opts.stores, operations, cache_hit_rate })
+}
+
+fn build(
+    client: &reqwest::Client,
+    base: &str,
+    op: Op,
+    s: usize,
+    token: &str,
+    products: usize,
+) -> reqwest::RequestBuilder {
+    let mut rng = rand::rng();
+    let p = rng.random_range(1..=products.max(1));
+    match op {
+        Op::Scan => client.get(format!("{base}/api/v1/products/barcode/{}", barcode(s, p))).bearer_auth(token),
+        Op::Search => {
+            let word = ["cola", "water", "tea", "milk", "bread", "rice", "soap", "cheese"][p % 8];
+            client.get(format!("{base}/api/v1/products?q={word}&limit=20")).bearer_auth(token)
+        }
+        Op::Sale => {
+            let lines: Vec<serde_json::Value> = (0..5)
+                .map(|i| {
+                    let q = rng.random_range(1..=products.max(1));
+                    if i == 4 && products >= 10 {
+                        let packed = (q / 10).max(1) * 10;
+                        json!({"barcode": pack_barcode(s, packed)})
+                    } else {
+                        json!({"barcode": barcode(s, q), "quantity": rng.random_range(1..=3)})
+                    }
+                })
+                .collect();
+            let body = json!({
+                "clientRef": tills_domain::new_id().to_string(),
+                "lines": lines,
+                "payments": [{"method": "cash", "amount": 100_000_000}],
+            });
+            client.post(format!("{base}/api/v1/sales")).bearer_auth(token).json(&body)
+        }
+    }
+}
+
+async fn login_all(client: &reqwest::Client, base: &str, opts: &BenchOptions) -> anyhow::Result<Vec<(usize, String)>> {
+    let mut tokens = Vec::with_capacity(opts.stores);
+    let mut tasks = tokio::task::JoinSet::new();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(8));
+    for s in 1..=opts.stores {
+        let (client, base, password, semaphore) =
+            (client.clone(), base.to_owned(), opts.password.clone(), semaphore.clone());
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await?;
+            let body = json!({"store": store_id(s), "email": cashier_email(s), "password": password});
+            let resp = client.post(format!("{base}/api/v1/auth/login")).json(&body).send().await?;
+            if !resp.status().is_success() {
+                bail!(
+                    "cannot log in as {} ({}): seed the stores first with `tills seed`",
+                    cashier_email(s),
+                    resp.status()
+                );
+            }
+            let v: serde_json::Value = resp.json().await?;
+            let token = v["token"].as_str().context("no token in the login answer")?.to_owned();
+            anyhow::Ok((s, token))
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        tokens.push(r??);
+    }
+    tokens.sort();
+    Ok(tokens)
+}
+
+/// (memory hits, memory misses, redis hits) from the server's `/metrics`.
+async fn cache_counters(client: &reqwest::Client, base: &str) -> Option<(f64, f64, f64)> {
+    let text = client.get(format!("{base}/metrics")).send().await.ok()?.text().await.ok()?;
+    let find = |tier: &str, result: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("tills_product_cache_requests_total{"))
+            .filter(|l| l.contains(&format!("tier=\"{tier}\"")) && l.contains(&format!("result=\"{result}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    Some((find("memory", "hit"), find("memory", "miss"), find("redis", "hit")))
+}
+
+/// The report as a table for the terminal.
+pub fn table(r: &Report) -> String {
+    let mut out = format!(
+        "{} stores, concurrency {}, {:.1} s\n{:<8} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9}  errors\n",
+        r.stores, r.concurrency, r.duration_s, "op", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    for (name, o) in &r.operations {
+        let errors = if o.errors.is_empty() {
+            "0".to_owned()
+        } else {
+            o.errors.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(" ")
+        };
+        out.push_str(&format!(
+            "{:<8} {:>10} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2}  {errors}\n",
+            name, o.requests, o.throughput, o.p50_ms, o.p95_ms, o.p99_ms, o.max_ms
+        ));
+    }
+    if let Some(rate) = r.cache_hit_rate {
+        out.push_str(&format!("cache hit rate {:.1} %\n", rate * 100.0));
+    }
+    out
+}
