@@ -24,6 +24,9 @@ pub struct BenchOptions {
     /// (operation, weight)
     pub mix: Vec<(Op, u32)>,
     pub password: String,
+    /// Scan every barcode of every store exactly once, in a random order (cold caches: every
+    /// lookup reaches the database), instead of the mix.
+    pub cold: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -125,15 +128,36 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
     let before = cache_counters(&client, &base).await;
     let deadline = Instant::now() + opts.duration;
     let start = Instant::now();
+    // For a cold run: every (store, product) once, shuffled, handed out by one counter.
+    let permutation: Arc<Vec<(usize, usize)>> = Arc::new(if opts.cold {
+        use rand::seq::SliceRandom;
+        let mut all: Vec<(usize, usize)> =
+            tokens.iter().enumerate().flat_map(|(i, _)| (1..=opts.products_per_store).map(move |p| (i, p))).collect();
+        all.shuffle(&mut rand::rng());
+        all
+    } else {
+        Vec::new()
+    });
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let shared = Arc::new((client.clone(), base.clone(), tokens, opts.mix.clone(), opts.products_per_store));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..opts.concurrency.max(1) {
-        let shared = shared.clone();
+        let (shared, permutation, next) = (shared.clone(), permutation.clone(), next.clone());
         workers.spawn(async move {
             let (client, base, tokens, mix, products) = &*shared;
             let mut tally = Tally::new();
             let total_weight: u32 = mix.iter().map(|m| m.1).sum();
             while Instant::now() < deadline {
+                if !permutation.is_empty() {
+                    let Some(&(i, p)) = permutation.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let (s, token) = &tokens[i];
+                    let request =
+                        client.get(format!("{base}/api/v1/products/barcode/{}", barcode(*s, p))).bearer_auth(token);
+                    record(&mut tally, Op::Scan, request).await;
+                    continue;
+                }
                 let (op, s, token) = {
                     let mut rng = rand::rng();
                     let mut pick = rng.random_range(0..total_weight);
@@ -153,24 +177,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
                     (op, tokens[i].0, tokens[i].1.clone())
                 };
                 let request = build(client, base, op, s, &token, *products);
-                let t = Instant::now();
-                let outcome = request.send().await;
-                let status = match outcome {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        let _ = resp.bytes().await;
-                        status.as_u16().to_string()
-                    }
-                    Err(e) if e.is_timeout() => "timeout".into(),
-                    Err(_) => "connection".into(),
-                };
-                let micros = t.elapsed().as_micros().clamp(1, 60_000_000) as u64;
-                if let Some(h) = tally.latency.get_mut(&op) {
-                    let _ = h.record(micros);
-                }
-                if !status.starts_with('2') {
-                    *tally.errors.entry(op).or_default().entry(status).or_default() += 1;
-                }
+                record(&mut tally, op, request).await;
             }
             tally
         });
@@ -219,6 +226,27 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         })
         .collect();
     Ok(Report { duration_s: elapsed, concurrency: opts.concurrency, stores: opts.stores, operations, cache_hit_rate })
+}
+
+/// Sends one request and records its latency and, unless 2xx, its status.
+async fn record(tally: &mut Tally, op: Op, request: reqwest::RequestBuilder) {
+    let t = Instant::now();
+    let status = match request.send().await {
+        Ok(resp) => {
+            let status = resp.status();
+            let _ = resp.bytes().await;
+            status.as_u16().to_string()
+        }
+        Err(e) if e.is_timeout() => "timeout".into(),
+        Err(_) => "connection".into(),
+    };
+    let micros = t.elapsed().as_micros().clamp(1, 60_000_000) as u64;
+    if let Some(h) = tally.latency.get_mut(&op) {
+        let _ = h.record(micros);
+    }
+    if !status.starts_with('2') {
+        *tally.errors.entry(op).or_default().entry(status).or_default() += 1;
+    }
 }
 
 fn build(

@@ -74,6 +74,10 @@ pub struct BenchArgs {
     /// One JSON object on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Scan every seeded barcode once, in a random order, instead of the mix (run it on
+    /// flushed caches to measure the database path).
+    #[arg(long)]
+    pub cold: bool,
 }
 
 pub async fn seed_cli(url: &str, args: SeedArgs) -> anyhow::Result<()> {
@@ -103,6 +107,7 @@ pub async fn bench_cli(args: BenchArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency.max(1),
         mix: load::parse_mix(&args.mix)?,
         password: args.password,
+        cold: args.cold,
     };
     let report = load::run(opts).await?;
     if args.json {
