@@ -1,6 +1,7 @@
 //! The storage story, run against both backends: whatever passes on SQLite must pass on
 //! PostgreSQL and the other way round. One test binary for the crate (link time).
 
+mod citus;
 mod explain;
 mod import;
 mod isolation;
