@@ -41,7 +41,10 @@ pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> Result<AppState, Stri
         cache: ProductCache::new(store.clone(), &config.cache)?,
         store,
         tokens: Arc::new(TokenKeys::new(&config.jwt_secret, config.token_ttl)),
-        throttle: Arc::new(LoginThrottle::default()),
+        throttle: Arc::new(match &config.cache.redis {
+            Some(redis) => LoginThrottle::with_redis(&redis.url)?,
+            None => LoginThrottle::default(),
+        }),
         access: AccessCache::default(),
         metrics: crate::telemetry::metrics_handle(),
     })

@@ -20,3 +20,9 @@ pub mod state;
 pub mod telemetry;
 pub mod time;
 pub mod web;
+
+/// Installs rustls's ring provider (once) for HTTPS clients: the bench and the tests build
+/// reqwest clients, and reqwest is built without a provider of its own (no C builds).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,5 +1,9 @@
 //! Login throttling: five failures for one store and email, or twenty from one address, within
 //! fifteen minutes answer `429` with `Retry-After` until the window ends.
+//!
+//! With Redis configured the counters live there (`INCR` + `EXPIRE NX`, keys
+//! `login:{<store>}:<email>` and `login-addr:<ip>`), so every instance counts the same failures;
+//! without it, or while Redis does not answer, each instance counts its own.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -17,18 +21,84 @@ struct Window {
     failures: u32,
 }
 
-/// Failure counters per account and per client address, kept in this process.
+/// Failure counters per account and per client address: in Redis when configured, else (and
+/// as the fallback) in this process.
 pub struct LoginThrottle {
     counters: Cache<String, Arc<Mutex<Window>>>,
+    redis: Option<redis::aio::ConnectionManager>,
 }
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        Self { counters: Cache::builder().max_capacity(1_000_000).time_to_live(WINDOW).build() }
+        Self { counters: Cache::builder().max_capacity(1_000_000).time_to_live(WINDOW).build(), redis: None }
     }
 }
 
+const REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(200);
+
 impl LoginThrottle {
+    /// Counts in Redis at `url` (connected lazily; the in-process counters cover its absence).
+    pub fn with_redis(url: &str) -> Result<Self, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_connection_timeout(Some(std::time::Duration::from_millis(500)))
+            .set_number_of_retries(1);
+        let manager = redis::aio::ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| format!("REDIS_URL: {e}"))?;
+        Ok(Self { redis: Some(manager), ..Self::default() })
+    }
+
+    fn redis_keys(store: Option<&str>, email: &str, ip: IpAddr) -> [(String, u32); 2] {
+        [
+            (format!("login:{{{}}}:{}", store.unwrap_or("-"), email.trim().to_lowercase()), MAX_PER_ACCOUNT),
+            (format!("login-addr:{ip}"), MAX_PER_ADDRESS),
+        ]
+    }
+
+    /// Seconds until the caller may try again, when it is over a limit now.
+    pub async fn check(&self, store: Option<&str>, email: &str, ip: IpAddr) -> Option<u64> {
+        if let Some(conn) = &self.redis {
+            let mut conn = conn.clone();
+            let keys = Self::redis_keys(store, email, ip);
+            let mut pipe = redis::pipe();
+            for (k, _) in &keys {
+                pipe.cmd("GET").arg(k).cmd("TTL").arg(k);
+            }
+            let answer: Result<Result<(Option<u32>, i64, Option<u32>, i64), _>, _> =
+                tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async(&mut conn)).await;
+            if let Ok(Ok((a, a_ttl, b, b_ttl))) = answer {
+                return [(a, a_ttl, keys[0].1), (b, b_ttl, keys[1].1)]
+                    .into_iter()
+                    .filter(|(n, _, max)| n.is_some_and(|n| n >= *max))
+                    .map(|(_, ttl, _)| ttl.max(1) as u64)
+                    .max();
+            }
+        }
+        self.blocked_for(store, email, ip)
+    }
+
+    pub async fn failure(&self, store: Option<&str>, email: &str, ip: IpAddr) {
+        self.record_failure(store, email, ip);
+        if let Some(conn) = &self.redis {
+            let mut conn = conn.clone();
+            let mut pipe = redis::pipe();
+            for (k, _) in Self::redis_keys(store, email, ip) {
+                pipe.cmd("INCR").arg(&k).ignore().cmd("EXPIRE").arg(&k).arg(WINDOW.as_secs()).arg("NX").ignore();
+            }
+            let _ = tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async::<()>(&mut conn)).await;
+        }
+    }
+
+    pub async fn success(&self, store: Option<&str>, email: &str) {
+        self.record_success(store, email);
+        if let Some(conn) = &self.redis {
+            let mut conn = conn.clone();
+            let key = Self::redis_keys(store, email, IpAddr::from([0, 0, 0, 0]))[0].0.clone();
+            let _ = tokio::time::timeout(REDIS_TIMEOUT, redis::cmd("DEL").arg(key).query_async::<()>(&mut conn)).await;
+        }
+    }
+
     fn account_key(store: Option<&str>, email: &str) -> String {
         format!("acct:{}:{}", store.unwrap_or("-"), email.trim().to_lowercase())
     }

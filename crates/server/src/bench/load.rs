@@ -117,7 +117,7 @@ impl Tally {
 }
 
 pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::install_crypto_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(opts.concurrency.max(1))
         .timeout(Duration::from_secs(30))

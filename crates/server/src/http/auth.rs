@@ -80,7 +80,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     let store_key = req.store.as_deref().map(|s| s.trim().to_lowercase());
-    if let Some(secs) = state.throttle.blocked_for(store_key.as_deref(), &req.email, peer.ip()) {
+    if let Some(secs) = state.throttle.check(store_key.as_deref(), &req.email, peer.ip()).await {
         return Err(ApiError::TooManyRequests { retry_after_secs: secs });
     }
     let result = match &store_key {
@@ -89,11 +89,11 @@ pub async fn login(
     };
     match result {
         Ok(response) => {
-            state.throttle.record_success(store_key.as_deref(), &req.email);
+            state.throttle.success(store_key.as_deref(), &req.email).await;
             Ok(Json(response))
         }
         Err(err @ ApiError::Unauthorized(_)) => {
-            state.throttle.record_failure(store_key.as_deref(), &req.email, peer.ip());
+            state.throttle.failure(store_key.as_deref(), &req.email, peer.ip()).await;
             Err(err)
         }
         Err(other) => Err(other),

@@ -289,3 +289,29 @@ async fn scans_survive_redis_dying_and_use_it_again_when_it_returns() {
     })
     .await;
 }
+
+/// With Redis, login failures are counted across instances: three on one and two on the other
+/// lock the account on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_throttling_is_shared_through_redis() {
+    let url = redis_url();
+    let (one, two) = pair(Backend::Sqlite, &url).await;
+    let platform = one.platform_token().await;
+    let sid = unique("throttle");
+    one.create_store(&platform, &sid).await;
+    let email = format!("admin@{sid}.test");
+    let attempt = |app: &TestApp, password: &str| {
+        let body = json!({"store": sid, "email": email, "password": password});
+        let (client, url) = (app.client.clone(), format!("{}/api/v1/auth/login", app.base));
+        async move { client.post(url).json(&body).send().await.unwrap() }
+    };
+    for app in [&one, &one, &one, &two, &two] {
+        assert_eq!(attempt(app, "wrong password!").await.status().as_u16(), 401);
+    }
+    for app in [&one, &two] {
+        let r = attempt(app, crate::helpers::PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 429, "locked on every instance");
+        let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=900).contains(&retry), "{retry}");
+    }
+}

@@ -112,7 +112,7 @@ impl TestApp {
         tokio::spawn(app::serve(listener, app::router(state), async move {
             let _ = rx.await;
         }));
-        TestApp { addr, base: format!("http://{addr}"), client: reqwest::Client::new(), store, db, shutdown: Some(tx) }
+        TestApp { addr, base: format!("http://{addr}"), client: http_client(), store, db, shutdown: Some(tx) }
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
@@ -204,4 +204,10 @@ impl TestApp {
         let token = self.login(Some(store), email, PASSWORD).await;
         (body["id"].as_str().unwrap().to_owned(), token)
     }
+}
+
+/// An HTTP client for the tests (with the TLS provider installed, as reqwest needs).
+pub fn http_client() -> reqwest::Client {
+    tills_server::install_crypto_provider();
+    reqwest::Client::new()
 }
