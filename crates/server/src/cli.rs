@@ -56,6 +56,8 @@ pub enum Command {
     Seed(crate::bench::SeedArgs),
     /// Drive a running Tills with scans, searches and sales; report throughput and latency.
     Bench(crate::bench::BenchArgs),
+    /// Import a legacy MongoDB dump (mongodump or mongoexport) into Tills; see docs/migration.md.
+    ImportLegacy(crate::import::ImportLegacyArgs),
     /// Platform administration.
     Admin {
         #[command(subcommand)]
@@ -193,6 +195,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Seed(args) => crate::bench::seed_cli(&url, args).await,
         Command::Bench(args) => crate::bench::bench_cli(args).await,
+        Command::ImportLegacy(args) => crate::import::cli(&url, args).await,
         Command::Serve(args) => serve(&cli.db, &url, args).await,
     }
 }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod import;
 pub mod isolation;
 pub mod openapi;
 pub mod services;

@@ -1,0 +1,1104 @@
+//! `tills import-legacy`: the legacy per-store MongoDB data into Tills' unified schema.
+//!
+//! The run, per store (docs/migration.md is the operator's guide):
+//!
+//! 1. [`read`] finds the databases and collections of the dump (mongodump BSON, gzipped or not,
+//!    or mongoexport Extended JSON) and maps each `{prefix}_{collection}` to a store: the prefix
+//!    lower-cased, or what `--store-map` says. Stores missing in Tills are created with
+//!    `--create-stores`, or reported and left out.
+//! 2. [`convert`] turns the store's documents into rows (deterministic ids, money in minor units,
+//!    conflicts resolved by its documented rules), and lists every change in the report.
+//! 3. The rows are written in batches (about 1000 documents, one transaction each) through
+//!    [`tills_storage::ImportRepo`], whose `ON CONFLICT DO NOTHING` makes a second run, or a run
+//!    after a `kill -9`, end in the same state as one uninterrupted run.
+//! 4. The store's invoice counter is raised past its highest legacy number; at the end, each
+//!    store's cached products are invalidated.
+//!
+//! `--verify` compares the source with the database per store and collection; `--dry-run`
+//! converts and reports without writing.
+
+pub mod convert;
+pub mod decimal;
+pub mod read;
+pub mod report;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bson::Bson;
+use tills_domain::{Currency, StoreId};
+use tills_storage::{ExistingKeys, ImportBatch, ImportWritten, NewStore, PoolConfig, Store};
+
+use self::convert::{Converted, LegacyDoc, StoreInput};
+use self::read::SourceFile;
+use self::report::{Action, Entry, Kind, KindStats, Reason, Report, StoreSummary, Timings, VerifyRow};
+use crate::cache::{CacheConfig, ProductCache, RedisConfig};
+
+/// `tills import-legacy`'s flags.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ImportLegacyArgs {
+    /// The dump: `DIR/<db>/<collection>.bson|.bson.gz|.json` (mongodump or mongoexport output).
+    #[arg(long)]
+    pub source: PathBuf,
+    /// A CSV of `prefix,storeId,name,currency,timezone,invoicePrefix` (all but the first two
+    /// optional). Without it a prefix names the store it lower-cases to.
+    #[arg(long)]
+    pub store_map: Option<PathBuf>,
+    /// Create the stores that do not exist in Tills (otherwise they are reported and skipped).
+    #[arg(long)]
+    pub create_stores: bool,
+    /// The currency of created stores (ISO 4217), unless the store map says otherwise.
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+    /// Convert and report, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Compare source and target per store and collection; exit non-zero on a difference the
+    /// report does not explain.
+    #[arg(long)]
+    pub verify: bool,
+    /// Where to write the JSON report (default: import-report-<time>.json here).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Redis, to invalidate the imported stores' cached products.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Documents per transaction.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Batches written at once.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Testing: stop (as if killed) after this many batches.
+    #[arg(long, hide = true)]
+    pub stop_after_batches: Option<u64>,
+    /// Testing: wait this long after each batch, so that a test can kill the run midway.
+    #[arg(long, hide = true)]
+    pub pause_after_batch_ms: Option<u64>,
+}
+
+impl ImportLegacyArgs {
+    /// The flags with their defaults, for a source folder.
+    pub fn new(source: impl Into<PathBuf>) -> Self {
+        ImportLegacyArgs {
+            source: source.into(),
+            store_map: None,
+            create_stores: false,
+            currency: "USD".into(),
+            dry_run: false,
+            verify: false,
+            report: None,
+            redis_url: None,
+            batch_size: 1000,
+            jobs: 2,
+            stop_after_batches: None,
+            pause_after_batch_ms: None,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub report: Report,
+    /// `--verify`'s verdict: false when a difference is not explained by the report.
+    pub verified: Option<bool>,
+    /// Where the report was written.
+    pub report_path: Option<PathBuf>,
+}
+
+/// The command: connects, imports, prints, writes the report.
+pub async fn cli(url: &str, args: ImportLegacyArgs) -> anyhow::Result<()> {
+    let pool = PoolConfig { max_connections: (args.jobs as u32).max(1) + 2, acquire_timeout: Duration::from_secs(30) };
+    let db = tills_storage::connect(url, &pool).await.context("opening the database")?;
+    let out = run(db, &args, true).await?;
+    let r = &out.report;
+    println!(
+        "{}{} documents in {:.1} s: {:.0} documents/s; {} rows inserted, {} documents skipped, {} altered (see the report)",
+        if r.dry_run { "dry run, nothing written: " } else { "" },
+        r.documents,
+        r.seconds,
+        r.documents_per_second,
+        r.rows_inserted,
+        r.skipped,
+        r.altered
+    );
+    println!(
+        "time: reading {:.1} s, converting {:.1} s, writing {:.1} s, verifying {:.1} s",
+        r.timings.read, r.timings.convert, r.timings.write, r.timings.verify
+    );
+    println!("{}", store_table(&r.stores));
+    if let Some(path) = &out.report_path {
+        println!("report: {}", path.display());
+    }
+    if let Some(rows) = &r.verify {
+        println!("{}", report::verify_table(rows));
+        if out.verified == Some(false) {
+            bail!("--verify: source and target differ where the report explains nothing (rows marked DIFFERENT)");
+        }
+        println!("verify: every difference between source and target is explained by the report");
+    }
+    Ok(())
+}
+
+fn store_table(stores: &[StoreSummary]) -> String {
+    let mut out = format!(
+        "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10}\n",
+        "store", "created", "documents", "skipped", "altered", "inserted", "invoice#"
+    );
+    for s in stores {
+        let docs: u64 = s.collections.values().map(|k| k.source).sum();
+        let skipped: u64 = s.collections.values().map(|k| k.skipped).sum();
+        let altered: u64 = s.collections.values().map(|k| k.altered).sum();
+        out.push_str(&format!(
+            "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10}\n",
+            s.store_id,
+            if s.created { "yes" } else { "no" },
+            docs,
+            skipped,
+            altered,
+            s.inserted.total(),
+            s.invoice_counter.map(|n| n.to_string()).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// A line of `--store-map`.
+#[derive(Debug, Clone, Default)]
+struct MapLine {
+    store: Option<StoreId>,
+    name: Option<String>,
+    currency: Option<String>,
+    timezone: Option<String>,
+    invoice_prefix: Option<String>,
+}
+
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (ch, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur).trim().to_owned()),
+            _ => cur.push(ch),
+        }
+    }
+    out.push(cur.trim().to_owned());
+    out
+}
+
+fn read_store_map(path: &Path) -> anyhow::Result<HashMap<String, MapLine>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut map = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f = csv_fields(line);
+        if n == 0 && f[0].eq_ignore_ascii_case("prefix") {
+            continue;
+        }
+        let get = |i: usize| f.get(i).filter(|s| !s.is_empty()).cloned();
+        let prefix = get(0).with_context(|| format!("{}:{}: no prefix", path.display(), n + 1))?;
+        let store = match get(1) {
+            Some(s) => Some(
+                StoreId::parse(&s).map_err(|e| anyhow::anyhow!("{}:{}: storeId {s:?}: {e}", path.display(), n + 1))?,
+            ),
+            None => None,
+        };
+        if let Some(c) = get(3) {
+            Currency::parse(&c).map_err(|e| anyhow::anyhow!("{}:{}: currency {c:?}: {e}", path.display(), n + 1))?;
+        }
+        map.insert(
+            prefix.to_lowercase(),
+            MapLine { store, name: get(2), currency: get(3), timezone: get(4), invoice_prefix: get(5) },
+        );
+    }
+    Ok(map)
+}
+
+/// The legacy collection kinds, by the suffix of `{prefix}_{suffix}`.
+fn split_collection(name: &str) -> Option<(&str, Kind)> {
+    let (prefix, suffix) = name.rsplit_once('_')?;
+    let kind = match suffix.to_ascii_lowercase().as_str() {
+        "products" => Kind::Products,
+        "customers" => Kind::Customers,
+        "categories" => Kind::Categories,
+        "brands" => Kind::Brands,
+        "units" => Kind::Units,
+        "sales" => Kind::Sales,
+        "payments" => Kind::Payments,
+        _ => return None,
+    };
+    (!prefix.is_empty()).then_some((prefix, kind))
+}
+
+/// One legacy store folded into a Tills store.
+#[derive(Debug, Clone)]
+struct Part {
+    db: usize,
+    prefix: String,
+    files: BTreeMap<Kind, (String, SourceFile)>,
+}
+
+#[derive(Debug, Default)]
+struct Plan {
+    parts: Vec<Part>,
+    /// Source documents, for the progress bar.
+    documents: u64,
+}
+
+/// What the source holds per store and kind, read straight from the documents (for --verify).
+#[derive(Debug, Clone, Copy, Default)]
+struct SourceStats {
+    count: i64,
+    money: i64,
+}
+
+/// Progress: a bar on a terminal, a line a second otherwise (logs, tests).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    done: AtomicU64,
+    total: u64,
+    started: Instant,
+    last_line: Mutex<Instant>,
+    lines: bool,
+}
+
+impl Progress {
+    fn new(total: u64, show: bool) -> Progress {
+        let terminal = show && std::io::stderr().is_terminal();
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} documents ({per_sec}, eta {eta}) {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            bar,
+            done: AtomicU64::new(0),
+            total,
+            started: Instant::now(),
+            last_line: Mutex::new(Instant::now()),
+            lines: show && !terminal,
+        }
+    }
+
+    fn message(&self, msg: String) {
+        if let Some(b) = &self.bar {
+            b.set_message(msg);
+        }
+    }
+
+    fn set(&self, done: u64) {
+        self.done.store(done, Ordering::Relaxed);
+        self.show(done);
+    }
+
+    /// Adds `n`, up to `cap` (a store's rows may outnumber its documents: shared categories
+    /// are copied into every store that uses them).
+    fn inc(&self, n: u64, cap: u64) {
+        let before = self.done.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| Some((d + n).min(cap.max(d))));
+        let before = before.unwrap_or_else(|d| d);
+        self.show((before + n).min(cap.max(before)));
+    }
+
+    fn show(&self, done: u64) {
+        if let Some(b) = &self.bar {
+            b.set_position(done);
+        }
+        if self.lines {
+            let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() >= Duration::from_secs(1) || done >= self.total {
+                *last = Instant::now();
+                eprintln!(
+                    "progress: {done}/{} documents, {:.0} documents/s",
+                    self.total,
+                    done as f64 / self.started.elapsed().as_secs_f64().max(1e-3)
+                );
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish();
+        }
+    }
+}
+
+enum Phase {
+    Read,
+    Convert,
+}
+
+impl Timings {
+    fn time<T>(&mut self, phase: Phase, f: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = f();
+        let took = started.elapsed().as_secs_f64();
+        match phase {
+            Phase::Read => self.read += took,
+            Phase::Convert => self.convert += took,
+        }
+        out
+    }
+}
+
+/// Stops a run after K batches (testing), or pauses after each.
+struct Brake {
+    stop_after: Option<u64>,
+    pause: Option<Duration>,
+    batches: AtomicU64,
+}
+
+/// Runs an import. `show_progress`: draw the bar (or lines) on stderr.
+pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: bool) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let currency = Currency::parse(&args.currency).map_err(|e| anyhow::anyhow!("--currency: {e}"))?;
+    let store_map = match &args.store_map {
+        Some(p) => read_store_map(p)?,
+        None => HashMap::new(),
+    };
+    let databases = read::scan(&args.source)?;
+    if databases.is_empty() {
+        bail!("--source {}: no database folders with .bson, .bson.gz or .json exports", args.source.display());
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+
+    // Which legacy store goes where.
+    let mut plans: BTreeMap<StoreId, Plan> = BTreeMap::new();
+    let mut total_documents = 0u64;
+    let mut counts: HashMap<PathBuf, u64> = HashMap::new();
+    let mut db_users: Vec<Option<SourceFile>> = Vec::new();
+    let mut db_categories: Vec<Option<SourceFile>> = Vec::new();
+    let mut db_prefixes: Vec<HashMap<String, StoreId>> = Vec::new();
+    for (di, database) in databases.iter().enumerate() {
+        for (path, why) in &database.ignored {
+            entries.push(Entry {
+                store: None,
+                database: database.name.clone(),
+                collection: path.display().to_string(),
+                kind: None,
+                legacy_id: None,
+                action: Action::Skipped,
+                reason: Reason::UnknownCollection,
+                detail: format!("file not read: {why}"),
+                count: None,
+                amount_delta: None,
+            });
+        }
+        let mut parts: BTreeMap<String, Part> = BTreeMap::new();
+        let mut users = None;
+        let mut categories = None;
+        for (name, file) in &database.collections {
+            let docs = read::count(file)?;
+            counts.insert(file.path.clone(), docs);
+            total_documents += docs;
+            if name == "users" {
+                users = Some(file.clone());
+                continue;
+            }
+            if name == "categories" {
+                categories = Some(file.clone());
+                continue;
+            }
+            match split_collection(name) {
+                Some((prefix, kind)) => {
+                    parts
+                        .entry(prefix.to_owned())
+                        .or_insert_with(|| Part { db: di, prefix: prefix.to_owned(), files: BTreeMap::new() })
+                        .files
+                        .insert(kind, (name.clone(), file.clone()));
+                }
+                None => entries.push(Entry {
+                    store: None,
+                    database: database.name.clone(),
+                    collection: name.clone(),
+                    kind: None,
+                    legacy_id: None,
+                    action: Action::Skipped,
+                    reason: Reason::UnknownCollection,
+                    detail: "not a {prefix}_{products|customers|categories|brands|units|sales|payments} \
+                             collection, nor users: not imported"
+                        .into(),
+                    count: Some(docs),
+                    amount_delta: None,
+                }),
+            }
+        }
+        let mut prefixes = HashMap::new();
+        for (prefix, part) in parts {
+            let mapped = store_map.get(&prefix.to_lowercase()).and_then(|m| m.store.clone());
+            let store = match mapped.map(Ok).unwrap_or_else(|| StoreId::parse(&prefix.to_lowercase())) {
+                Ok(s) => s,
+                Err(e) => {
+                    for (kind, (collection, file)) in &part.files {
+                        entries.push(Entry {
+                            store: None,
+                            database: database.name.clone(),
+                            collection: collection.clone(),
+                            kind: Some(*kind),
+                            legacy_id: None,
+                            action: Action::Skipped,
+                            reason: Reason::UnknownStore,
+                            detail: format!(
+                                "prefix {prefix:?} is not a store id ({e}); map it with --store-map: not imported"
+                            ),
+                            count: Some(counts.get(&file.path).copied().unwrap_or(0)),
+                            amount_delta: None,
+                        });
+                    }
+                    continue;
+                }
+            };
+            prefixes.insert(prefix.to_lowercase(), store.clone());
+            let docs: u64 = part.files.values().map(|(_, f)| counts.get(&f.path).copied().unwrap_or(0)).sum();
+            let plan = plans.entry(store).or_default();
+            plan.documents += docs;
+            plan.parts.push(part);
+        }
+        db_users.push(users);
+        db_categories.push(categories);
+        db_prefixes.push(prefixes);
+    }
+
+    let progress = Progress::new(total_documents, show_progress);
+    let mut timings = Timings::default();
+    let brake = Arc::new(Brake {
+        stop_after: args.stop_after_batches,
+        pause: args.pause_after_batch_ms.map(Duration::from_millis),
+        batches: AtomicU64::new(0),
+    });
+
+    // Per database: categories (own per store, and shared) and users, assigned to stores.
+    let mut own_categories: HashMap<StoreId, Vec<LegacyDoc>> = HashMap::new();
+    let mut shared_categories: Vec<Vec<LegacyDoc>> = Vec::new();
+    let mut store_users: HashMap<StoreId, Vec<LegacyDoc>> = HashMap::new();
+    let mut unreadable: HashMap<(StoreId, Kind), Vec<Entry>> = HashMap::new();
+    for (di, database) in databases.iter().enumerate() {
+        let dbname: Arc<str> = database.name.clone().into();
+        let prefixes = &db_prefixes[di];
+        let single_store = {
+            let stores: HashSet<&StoreId> = prefixes.values().collect();
+            (stores.len() == 1).then(|| stores.into_iter().next().cloned()).flatten()
+        };
+        let mut shared = Vec::new();
+        // Categories: each prefix's collection, and a `categories` collection without prefix.
+        let mut files: Vec<(Option<StoreId>, String, SourceFile)> = Vec::new();
+        for plan in plans.iter() {
+            for part in plan.1.parts.iter().filter(|p| p.db == di) {
+                if let Some((name, file)) = part.files.get(&Kind::Categories) {
+                    files.push((Some(plan.0.clone()), name.clone(), file.clone()));
+                }
+            }
+        }
+        if let Some(f) = &db_categories[di] {
+            files.push((None, "categories".into(), f.clone()));
+        }
+        for (owner, name, file) in files {
+            let collection: Arc<str> = name.clone().into();
+            let (docs, bad) = timings.time(Phase::Read, || read::read_all(&file))?;
+            for doc in docs {
+                let store_field = doc.get("storeId").cloned();
+                let doc = LegacyDoc { database: dbname.clone(), collection: collection.clone(), doc };
+                match (&owner, store_field.as_ref()) {
+                    (_, Some(Bson::Null)) | (None, None) => shared.push(doc),
+                    (Some(store), _) => own_categories.entry(store.clone()).or_default().push(doc),
+                    (None, Some(v)) => {
+                        let named = convert_store_field(v).and_then(|p| prefixes.get(&p).cloned());
+                        match named {
+                            Some(store) => own_categories.entry(store).or_default().push(doc),
+                            None => entries.push(skip_doc(
+                                &doc,
+                                None,
+                                Kind::Categories,
+                                Reason::UnknownStore,
+                                format!(
+                                    "storeId {} names no store of database {}; not imported",
+                                    decimal::describe(v),
+                                    database.name
+                                ),
+                            )),
+                        }
+                    }
+                }
+            }
+            for u in bad {
+                let e = unreadable_entry(&database.name, &name, owner.as_ref(), Kind::Categories, u);
+                match &owner {
+                    Some(s) => unreadable.entry((s.clone(), Kind::Categories)).or_default().push(e),
+                    None => entries.push(e),
+                }
+            }
+        }
+        shared_categories.push(shared);
+
+        if let Some(file) = &db_users[di] {
+            let collection: Arc<str> = "users".into();
+            let (docs, bad) = timings.time(Phase::Read, || read::read_all(file))?;
+            for doc in docs {
+                let doc = LegacyDoc { database: dbname.clone(), collection: collection.clone(), doc };
+                let named = doc.doc.get("storeId").and_then(convert_store_field);
+                let store = match &named {
+                    Some(p) => prefixes.get(p).cloned(),
+                    None => single_store.clone(),
+                };
+                match store {
+                    Some(s) => store_users.entry(s).or_default().push(doc),
+                    None => {
+                        let detail = match named {
+                            Some(p) => {
+                                format!("storeId {p:?} names no store of database {}; not imported", database.name)
+                            }
+                            None => {
+                                format!("no storeId, and database {} holds several stores; not imported", database.name)
+                            }
+                        };
+                        entries.push(skip_doc(&doc, None, Kind::Users, Reason::UnknownStore, detail));
+                    }
+                }
+            }
+            for u in bad {
+                entries.push(unreadable_entry(&database.name, "users", None, Kind::Users, u));
+            }
+        }
+    }
+
+    // Store by store.
+    let mut summaries = Vec::new();
+    let mut sources: HashMap<(StoreId, Kind), SourceStats> = HashMap::new();
+    let mut used_shared: HashSet<(Arc<str>, String)> = HashSet::new();
+    let count_of = |f: &SourceFile| counts.get(&f.path).copied().unwrap_or(0);
+    let mut done = 0u64;
+    let mut inserted_total = ImportWritten::default();
+    let mut stopped = false;
+    let mut touched = Vec::new();
+    for (store, plan) in &plans {
+        progress.message(store.to_string());
+        let mapped =
+            plan.parts.iter().find_map(|p| store_map.get(&p.prefix.to_lowercase())).cloned().unwrap_or_default();
+        let part_names: Vec<String> =
+            plan.parts.iter().map(|p| format!("{}/{}", databases[p.db].name, p.prefix)).collect();
+        let users = store_users.remove(store).unwrap_or_default();
+        let store_documents = plan.documents + users.len() as u64;
+
+        // The store in Tills.
+        let existing_store = db.get_store(store).await?;
+        let (decimals, currency_code, create) = match &existing_store {
+            Some(s) => (u32::from(s.currency_decimals), s.currency.clone(), None),
+            None if args.create_stores => {
+                let c = match &mapped.currency {
+                    Some(code) => Currency::parse(code).map_err(|e| anyhow::anyhow!("currency {code}: {e}"))?,
+                    None => currency,
+                };
+                (u32::from(c.decimals()), c.code().to_owned(), Some(c))
+            }
+            None => {
+                for part in &plan.parts {
+                    for (kind, (name, file)) in &part.files {
+                        entries.push(Entry {
+                            store: Some(store.to_string()),
+                            database: databases[part.db].name.clone(),
+                            collection: name.clone(),
+                            kind: Some(*kind),
+                            legacy_id: None,
+                            action: Action::Skipped,
+                            reason: Reason::StoreMissing,
+                            detail: format!(
+                                "store {store} does not exist in Tills: create it, or run with --create-stores; \
+                                 not imported"
+                            ),
+                            count: Some(count_of(file)),
+                            amount_delta: None,
+                        });
+                    }
+                }
+                let n = users.len();
+                if n > 0 {
+                    entries.push(Entry {
+                        store: Some(store.to_string()),
+                        database: part_names.join(", "),
+                        collection: "users".into(),
+                        kind: Some(Kind::Users),
+                        legacy_id: None,
+                        action: Action::Skipped,
+                        reason: Reason::StoreMissing,
+                        detail: format!("store {store} does not exist in Tills; its users are not imported"),
+                        count: Some(n as u64),
+                        amount_delta: None,
+                    });
+                }
+                for kind in Kind::ALL {
+                    entries.extend(unreadable.remove(&(store.clone(), kind)).unwrap_or_default());
+                }
+                done += store_documents;
+                progress.set(done);
+                continue;
+            }
+        };
+        // Read the store's documents.
+        let mut input = StoreInput::default();
+        input.docs.insert(Kind::Categories, own_categories.remove(store).unwrap_or_default());
+        input.docs.insert(Kind::Users, users);
+        for part in &plan.parts {
+            let dbname: Arc<str> = databases[part.db].name.clone().into();
+            for (kind, (name, file)) in &part.files {
+                if *kind == Kind::Categories {
+                    continue;
+                }
+                let collection: Arc<str> = name.clone().into();
+                let (docs, bad) = timings.time(Phase::Read, || read::read_all(file))?;
+                for u in bad {
+                    unreadable.entry((store.clone(), *kind)).or_default().push(unreadable_entry(
+                        &databases[part.db].name,
+                        name,
+                        Some(store),
+                        *kind,
+                        u,
+                    ));
+                }
+                input.docs.entry(*kind).or_default().extend(docs.into_iter().map(|doc| LegacyDoc {
+                    database: dbname.clone(),
+                    collection: collection.clone(),
+                    doc,
+                }));
+            }
+            input.shared_categories.extend(shared_categories[part.db].iter().cloned());
+        }
+        let mut store_entries: Vec<Entry> = Vec::new();
+        for kind in Kind::ALL {
+            store_entries.extend(unreadable.remove(&(store.clone(), kind)).unwrap_or_default());
+        }
+        // What the source holds, straight from the documents.
+        for kind in Kind::ALL {
+            let docs = input.docs.get(&kind).map(Vec::as_slice).unwrap_or(&[]);
+            let bad = store_entries.iter().filter(|e| e.kind == Some(kind)).count() as i64;
+            sources.insert((store.clone(), kind), SourceStats { count: docs.len() as i64 + bad, money: 0 });
+        }
+
+        for (kind, field) in [(Kind::Sales, "total"), (Kind::Payments, "amount")] {
+            let docs = input.docs.get(&kind).map(Vec::as_slice).unwrap_or(&[]);
+            let money: i64 = docs
+                .iter()
+                .filter_map(|d| d.doc.get(field))
+                .filter_map(|v| decimal::scale_bson(v, decimals, tills_domain::Money::MAX).ok())
+                .map(|x| x.value)
+                .sum();
+            if let Some(s) = sources.get_mut(&(store.clone(), kind)) {
+                s.money = money;
+            }
+        }
+
+        let existing =
+            if existing_store.is_some() { db.import_existing_keys(store).await? } else { ExistingKeys::default() };
+        let converted = timings.time(Phase::Convert, || convert::convert(store, decimals, &input, &existing));
+        drop(input);
+        used_shared.extend(converted.used_shared.iter().cloned());
+
+        let mut summary = StoreSummary {
+            store_id: store.to_string(),
+            sources: part_names,
+            currency: currency_code.clone(),
+            created: false,
+            invoice_counter: None,
+            invoice_prefix: None,
+            collections: BTreeMap::new(),
+            inserted: ImportWritten::default(),
+            cache_invalidated: false,
+        };
+        store_entries.extend(converted.entries.iter().cloned());
+        for kind in Kind::ALL {
+            let source = sources.get(&(store.clone(), kind)).map_or(0, |s| s.count) as u64;
+            let of_kind = |a: Action| -> u64 {
+                store_entries.iter().filter(|e| e.kind == Some(kind) && e.action == a).map(Entry::documents).sum()
+            };
+            let skipped = of_kind(Action::Skipped);
+            summary.collections.insert(
+                kind,
+                KindStats {
+                    source,
+                    imported: source.saturating_sub(skipped),
+                    skipped,
+                    altered: converted.altered.get(&kind).copied().unwrap_or(0),
+                    copied: of_kind(Action::Copied),
+                    created: of_kind(Action::Created),
+                },
+            );
+        }
+        let invoice_prefix =
+            mapped.invoice_prefix.clone().or_else(|| converted.invoice_prefix.clone()).unwrap_or_else(|| "INV-".into());
+        summary.invoice_prefix = Some(match &existing_store {
+            Some(s) => s.invoice_prefix.clone(),
+            None => invoice_prefix.clone(),
+        });
+
+        if !args.dry_run && !stopped {
+            if let Some(c) = create {
+                let new = NewStore {
+                    id: store.clone(),
+                    name: mapped.name.clone().unwrap_or_else(|| store.to_string()),
+                    currency: c.code().to_owned(),
+                    currency_decimals: c.decimals(),
+                    timezone: mapped.timezone.clone().unwrap_or_else(|| "UTC".into()),
+                    prices_include_tax: false,
+                    invoice_prefix,
+                };
+                summary.created = db.import_store(&new).await?;
+            }
+            let max_seq = converted.max_invoice_seq;
+            let cap = done + store_documents;
+            let writing = Instant::now();
+            let result = write_store(&db, store, converted, args, (&progress, cap), &brake).await;
+            timings.write += writing.elapsed().as_secs_f64();
+            match result {
+                Ok(written) => {
+                    summary.inserted = written;
+                    inserted_total.add(&written);
+                    if let Some(n) = max_seq {
+                        summary.invoice_counter = Some(db.raise_invoice_counter(store, n).await?);
+                    }
+                    touched.push(store.clone());
+                }
+                Err(WriteError::Stopped(written)) => {
+                    summary.inserted = written;
+                    inserted_total.add(&written);
+                    stopped = true;
+                }
+                Err(WriteError::Failed(e)) => {
+                    progress.finish();
+                    return Err(e.context(format!("importing store {store}")));
+                }
+            }
+        } else {
+            summary.invoice_counter = converted.max_invoice_seq;
+        }
+        entries.extend(store_entries);
+        summaries.push(summary);
+        if stopped {
+            break;
+        }
+        done += store_documents;
+        progress.set(done);
+    }
+    if !stopped {
+        progress.set(total_documents);
+    }
+    progress.finish();
+
+    // Shared categories no store uses.
+    for (di, shared) in shared_categories.iter().enumerate() {
+        let dbname = databases[di].name.as_str();
+        for doc in shared {
+            let key = doc.key();
+            if !used_shared.contains(&(Arc::from(dbname), key.clone())) {
+                entries.push(skip_doc(
+                    doc,
+                    None,
+                    Kind::Categories,
+                    Reason::UnusedSharedCategory,
+                    "a shared category (storeId null) that no product or category of any store uses: not imported"
+                        .into(),
+                ));
+            }
+        }
+    }
+
+    // Cached products of the imported stores.
+    if !args.dry_run
+        && !touched.is_empty()
+        && let Some(url) = args.redis_url.as_deref().filter(|u| !u.trim().is_empty())
+    {
+        let config = CacheConfig { redis: Some(RedisConfig::new(url.trim())), ..CacheConfig::default() };
+        let cache = ProductCache::new(db.clone(), &config).map_err(|e| anyhow::anyhow!(e))?;
+        for store in &touched {
+            cache.invalidate_store_products(store).await;
+        }
+        for s in summaries.iter_mut() {
+            s.cache_invalidated = touched.iter().any(|t| t.as_str() == s.store_id);
+        }
+    }
+
+    let verifying = Instant::now();
+    let verify = if args.verify {
+        // What the report explains, per store and kind: (documents, money).
+        let mut explained: HashMap<(&str, Kind), (i64, i64)> = HashMap::new();
+        for e in &entries {
+            let (Some(store), Some(kind)) = (e.store.as_deref(), e.kind) else { continue };
+            let x = explained.entry((store, kind)).or_default();
+            x.0 += match e.action {
+                Action::Skipped => -(e.documents() as i64),
+                Action::Copied => e.documents() as i64,
+                Action::Altered | Action::Created => 0,
+            };
+            x.1 += e.amount_delta.unwrap_or(0);
+        }
+        let mut rows = Vec::new();
+        for s in &summaries {
+            let store = StoreId::parse(&s.store_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let target = db.imported_totals(&store).await?;
+            let explained = |kind: Kind, money: bool| -> i64 {
+                let x = explained.get(&(s.store_id.as_str(), kind)).copied().unwrap_or_default();
+                if money { x.1 } else { x.0 }
+            };
+            let source = |kind: Kind| sources.get(&(store.clone(), kind)).copied().unwrap_or_default();
+            let mut row = |what: &str, kind: Kind, money: bool, target: i64| {
+                let src = if money { source(kind).money } else { source(kind).count };
+                let exp = explained(kind, money);
+                rows.push(VerifyRow {
+                    store: s.store_id.clone(),
+                    what: what.to_owned(),
+                    source: src,
+                    explained: exp,
+                    expected: src + exp,
+                    target,
+                    ok: src + exp == target,
+                });
+            };
+            row("categories", Kind::Categories, false, target.categories);
+            row("brands", Kind::Brands, false, target.brands);
+            row("units", Kind::Units, false, target.units);
+            row("products", Kind::Products, false, target.products);
+            row("customers", Kind::Customers, false, target.customers);
+            row("users", Kind::Users, false, target.users);
+            row("sales", Kind::Sales, false, target.sales);
+            row("sales total", Kind::Sales, true, target.sales_total);
+            row("payments", Kind::Payments, false, target.payments);
+            row("payments amount", Kind::Payments, true, target.payments_amount);
+        }
+        Some(rows)
+    } else {
+        None
+    };
+    let verified = verify.as_ref().map(|rows| rows.iter().all(|r| r.ok));
+    timings.verify = verifying.elapsed().as_secs_f64();
+
+    let seconds = started.elapsed().as_secs_f64();
+    let skipped = entries.iter().filter(|e| e.action == Action::Skipped).map(Entry::documents).sum();
+    let altered = summaries.iter().flat_map(|s| s.collections.values()).map(|k| k.altered).sum();
+    let report = Report {
+        source: args.source.display().to_string(),
+        backend: db.backend().to_owned(),
+        dry_run: args.dry_run,
+        started_at: started_at.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
+        seconds,
+        documents: total_documents,
+        documents_per_second: total_documents as f64 / seconds.max(1e-9),
+        rows_inserted: inserted_total.total(),
+        timings,
+        skipped,
+        altered,
+        stores: summaries,
+        entries,
+        verify,
+    };
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("import-report-{}.json", started_at.format("%Y%m%dT%H%M%SZ"))));
+    let json = serde_json::to_vec_pretty(&report)?;
+    std::fs::write(&report_path, json).with_context(|| format!("writing the report {}", report_path.display()))?;
+    if stopped {
+        bail!(
+            "stopped after {} batches (--stop-after-batches); run again to finish",
+            brake.batches.load(Ordering::Relaxed)
+        );
+    }
+    Ok(Outcome { report, verified, report_path: Some(report_path) })
+}
+
+/// A `storeId` field as the prefix it names (lower-cased).
+fn convert_store_field(v: &Bson) -> Option<String> {
+    match v {
+        Bson::String(s) if !s.trim().is_empty() => Some(s.trim().to_lowercase()),
+        _ => None,
+    }
+}
+
+fn skip_doc(doc: &LegacyDoc, store: Option<&StoreId>, kind: Kind, reason: Reason, detail: String) -> Entry {
+    Entry {
+        store: store.map(ToString::to_string),
+        database: doc.database.to_string(),
+        collection: doc.collection.to_string(),
+        kind: Some(kind),
+        legacy_id: Some(doc.key()),
+        action: Action::Skipped,
+        reason,
+        detail,
+        count: None,
+        amount_delta: None,
+    }
+}
+
+fn unreadable_entry(
+    database: &str,
+    collection: &str,
+    store: Option<&StoreId>,
+    kind: Kind,
+    u: read::Unreadable,
+) -> Entry {
+    Entry {
+        store: store.map(ToString::to_string),
+        database: database.to_owned(),
+        collection: collection.to_owned(),
+        kind: Some(kind),
+        legacy_id: None,
+        action: Action::Skipped,
+        reason: Reason::UnreadableDocument,
+        detail: format!("document {} of the file cannot be read: {}", u.position, u.error),
+        count: None,
+        amount_delta: None,
+    }
+}
+
+enum WriteError {
+    /// `--stop-after-batches` was reached (testing): what was written so far.
+    Stopped(ImportWritten),
+    Failed(anyhow::Error),
+}
+
+/// Writes a store's rows: phase by phase (a phase's rows only refer to earlier phases), the
+/// batches of one phase `--jobs` at a time.
+async fn write_store(
+    db: &Arc<dyn Store>,
+    store: &StoreId,
+    c: Converted,
+    args: &ImportLegacyArgs,
+    (progress, cap): (&Progress, u64),
+    brake: &Arc<Brake>,
+) -> Result<ImportWritten, WriteError> {
+    let size = args.batch_size.max(1);
+    fn split<T>(rows: Vec<T>, size: usize) -> Vec<Vec<T>> {
+        let mut out = Vec::new();
+        let mut it = rows.into_iter().peekable();
+        while it.peek().is_some() {
+            out.push(it.by_ref().take(size).collect());
+        }
+        out
+    }
+    // Categories refer to their parents (placed first): one batch at a time, in order.
+    let phases: Vec<(Vec<ImportBatch>, usize)> = vec![
+        (
+            split(c.categories, size)
+                .into_iter()
+                .map(|categories| ImportBatch { categories, ..Default::default() })
+                .collect(),
+            1,
+        ),
+        (
+            split(c.brands, size)
+                .into_iter()
+                .map(|brands| ImportBatch { brands, ..Default::default() })
+                .chain(split(c.units, size).into_iter().map(|units| ImportBatch { units, ..Default::default() }))
+                .collect(),
+            args.jobs,
+        ),
+        (
+            split(c.products, size)
+                .into_iter()
+                .map(|products| ImportBatch { products, ..Default::default() })
+                .collect(),
+            args.jobs,
+        ),
+        (
+            split(c.customers, size)
+                .into_iter()
+                .map(|customers| ImportBatch { customers, ..Default::default() })
+                .chain(split(c.users, size).into_iter().map(|users| ImportBatch { users, ..Default::default() }))
+                .collect(),
+            args.jobs,
+        ),
+        (
+            split(c.sales, size).into_iter().map(|sales| ImportBatch { sales, ..Default::default() }).collect(),
+            args.jobs,
+        ),
+        (
+            split(c.payments, size)
+                .into_iter()
+                .map(|payments| ImportBatch { payments, ..Default::default() })
+                .collect(),
+            args.jobs,
+        ),
+    ];
+    let mut written = ImportWritten::default();
+    for (batches, jobs) in phases {
+        let mut set = tokio::task::JoinSet::new();
+        let mut queue = batches.into_iter();
+        let mut failure: Option<WriteError> = None;
+        loop {
+            while failure.is_none() && set.len() < jobs.max(1) {
+                let Some(batch) = queue.next() else { break };
+                if brake.stop_after.is_some_and(|k| brake.batches.load(Ordering::SeqCst) >= k) {
+                    failure = Some(WriteError::Stopped(written));
+                    break;
+                }
+                brake.batches.fetch_add(1, Ordering::SeqCst);
+                let db = db.clone();
+                let store = store.clone();
+                let brake = brake.clone();
+                set.spawn(async move {
+                    let docs = legacy_documents(&batch);
+                    let r = db.import_batch(&store, &batch).await;
+                    if let Some(p) = brake.pause {
+                        tokio::time::sleep(p).await;
+                    }
+                    r.map(|w| (w, docs))
+                });
+            }
+            let Some(joined) = set.join_next().await else { break };
+            match joined {
+                Ok(Ok((w, docs))) => {
+                    written.add(&w);
+                    progress.inc(docs, cap);
+                }
+                Ok(Err(e)) => {
+                    failure.get_or_insert(WriteError::Failed(anyhow::Error::new(e).context("writing a batch")));
+                }
+                Err(e) => {
+                    failure.get_or_insert(WriteError::Failed(anyhow::anyhow!("a batch task failed: {e}")));
+                }
+            }
+        }
+        if let Some(f) = failure {
+            return Err(match f {
+                WriteError::Stopped(_) => WriteError::Stopped(written),
+                other => other,
+            });
+        }
+    }
+    Ok(written)
+}
+
+/// The legacy documents a batch carries (rows the importer created, such as a pack's unit, do
+/// not count).
+fn legacy_documents(b: &ImportBatch) -> u64 {
+    let named = |v: &[tills_storage::ImportNamed]| v.iter().filter(|r| r.legacy_id.is_some()).count();
+    (named(&b.categories)
+        + named(&b.brands)
+        + named(&b.units)
+        + b.products.len()
+        + b.customers.len()
+        + b.users.len()
+        + b.sales.len()
+        + b.payments.len()) as u64
+}
