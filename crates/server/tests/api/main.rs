@@ -8,6 +8,7 @@ mod catalog;
 mod common;
 mod contract_gaps;
 mod crash;
+mod import;
 mod openapi;
 mod sales;
 mod smoke;
