@@ -79,7 +79,9 @@ async fn schema_is_ready_for_citus() {
                     && target_cols.contains(&"store_id".to_owned())
             };
             if !ok {
-                problems.push(format!("{table}: foreign key {name} ({cols:?} → {target} {target_cols:?}) breaks colocation"));
+                problems.push(format!(
+                    "{table}: foreign key {name} ({cols:?} → {target} {target_cols:?}) breaks colocation"
+                ));
             }
         }
         // Row-level security: enabled, forced, policies on store_id without subqueries.
@@ -111,10 +113,12 @@ async fn schema_is_ready_for_citus() {
         }
     }
     // No sequences: ids are UUIDs and each store has its own invoice counter row.
-    let sequences: Vec<String> = sqlx::query_scalar("SELECT sequence_name::text FROM information_schema.sequences WHERE sequence_schema = 'public'")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let sequences: Vec<String> = sqlx::query_scalar(
+        "SELECT sequence_name::text FROM information_schema.sequences WHERE sequence_schema = 'public'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     let sequences: Vec<String> = sequences.into_iter().filter(|s| !s.starts_with("_sqlx")).collect();
     if !sequences.is_empty() {
         problems.push(format!("sequences shared between stores: {sequences:?}"));
