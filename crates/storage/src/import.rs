@@ -595,6 +595,8 @@ fn json<T: Serialize>(rows: &[T]) -> Result<String> {
 
 /// The statements of one backend.
 pub(crate) struct ImportSql {
+    /// Run first in each batch's transaction.
+    prepare: Option<&'static str>,
     categories: &'static str,
     brands: &'static str,
     units: &'static str,
@@ -611,6 +613,10 @@ pub(crate) struct ImportSql {
 
 impl PgStore {
     pub(crate) const IMPORT_SQL: ImportSql = ImportSql {
+        // A batch's commit need not wait for its WAL to reach the disk: a server crash can lose
+        // the last batches of a run, which running the import again writes (it is idempotent,
+        // and --verify shows what is missing). One fsync fewer per batch.
+        prepare: Some("SET LOCAL synchronous_commit = off"),
         categories: "INSERT INTO categories (store_id, id, name, name_key, parent_id, legacy_id, created_at, updated_at) \
              SELECT $1, r.id, r.name, r.name_key, r.parent_id, r.legacy_id, r.created_at, r.updated_at \
              FROM json_to_recordset($2::json) AS r(id uuid, name text, name_key text, parent_id uuid, legacy_id text, \
@@ -685,6 +691,7 @@ impl PgStore {
 // `ON CONFLICT` belongs to the INSERT, not to a join.
 impl SqliteStore {
     pub(crate) const IMPORT_SQL: ImportSql = ImportSql {
+        prepare: None,
         categories: "INSERT INTO categories (store_id, id, name, name_key, parent_id, legacy_id, created_at, updated_at) \
              SELECT $1, unhex(value ->> 'id'), value ->> 'name', value ->> 'name_key', unhex(value ->> 'parent_id'), \
              value ->> 'legacy_id', value ->> 'created_at', value ->> 'updated_at' \
@@ -932,6 +939,9 @@ macro_rules! impl_import_repo {
                     .collect();
 
                 let mut tx = self.scoped(store, true).await?;
+                if let Some(prepare) = sql.prepare {
+                    sqlx::query(prepare).execute(&mut *tx).await?;
+                }
                 let written = ImportWritten {
                     categories: write_rows!(tx, sql.categories, store, named_rows(&b.categories)),
                     brands: write_rows!(tx, sql.brands, store, named_rows(&b.brands)),
