@@ -67,6 +67,9 @@ impl PgStore {
                     if user != APP_ROLE {
                         conn.execute("SET ROLE tills_app").await?;
                     }
+                    // Short OLTP queries only: JIT compilation costs more than it saves (seen:
+                    // 140 ms of JIT on a 6 ms product search over 2 million rows).
+                    conn.execute("SET jit = off").await?;
                     Ok(())
                 })
             })

@@ -39,6 +39,8 @@ async fn row_level_security_is_the_second_wall() {
     let pool = pg.pool();
     let role: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(pool).await.unwrap();
     assert_eq!(role, "tills_app", "the server's connections run as tills_app");
+    let jit: String = sqlx::query_scalar("SHOW jit").fetch_one(pool).await.unwrap();
+    assert_eq!(jit, "off", "no JIT compilation for short queries");
 
     // No store named: no rows at all.
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await.unwrap();
