@@ -345,22 +345,12 @@ impl Progress {
     }
 }
 
-enum Phase {
-    Read,
-    Convert,
-}
-
-impl Timings {
-    fn time<T>(&mut self, phase: Phase, f: impl FnOnce() -> T) -> T {
-        let started = Instant::now();
-        let out = f();
-        let took = started.elapsed().as_secs_f64();
-        match phase {
-            Phase::Read => self.read += took,
-            Phase::Convert => self.convert += took,
-        }
-        out
-    }
+/// Runs `f`, adding the seconds it took to `total`.
+fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let out = f();
+    *total += started.elapsed().as_secs_f64();
+    out
 }
 
 /// Stops a run after K batches (testing), or pauses after each.
@@ -482,7 +472,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         db_prefixes.push(prefixes);
     }
 
-    let progress = Progress::new(total_documents, show_progress);
+    let progress = Arc::new(Progress::new(total_documents, show_progress));
     let mut timings = Timings::default();
     let brake = Arc::new(Brake {
         stop_after: args.stop_after_batches,
@@ -517,7 +507,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         }
         for (owner, name, file) in files {
             let collection: Arc<str> = name.clone().into();
-            let (docs, bad) = timings.time(Phase::Read, || read::read_all(&file))?;
+            let (docs, bad) = timed(&mut timings.read, || read::read_all(&file))?;
             for doc in docs {
                 let store_field = doc.get("storeId").cloned();
                 let doc = LegacyDoc { database: dbname.clone(), collection: collection.clone(), doc };
@@ -555,7 +545,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
 
         if let Some(file) = &db_users[di] {
             let collection: Arc<str> = "users".into();
-            let (docs, bad) = timings.time(Phase::Read, || read::read_all(file))?;
+            let (docs, bad) = timed(&mut timings.read, || read::read_all(file))?;
             for doc in docs {
                 let doc = LegacyDoc { database: dbname.clone(), collection: collection.clone(), doc };
                 let named = doc.doc.get("storeId").and_then(convert_store_field);
@@ -593,6 +583,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
     let mut inserted_total = ImportWritten::default();
     let mut stopped = false;
     let mut touched = Vec::new();
+    let mut inflight: Option<Inflight> = None;
     for (store, plan) in &plans {
         progress.message(store.to_string());
         let mapped =
@@ -656,63 +647,43 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
                 continue;
             }
         };
-        // Read the store's documents.
+        // Read and convert the store's documents (off the async threads: meanwhile the previous
+        // store's batches are being written).
+        let existing =
+            if existing_store.is_some() { db.import_existing_keys(store).await? } else { ExistingKeys::default() };
         let mut input = StoreInput::default();
         input.docs.insert(Kind::Categories, own_categories.remove(store).unwrap_or_default());
         input.docs.insert(Kind::Users, users);
         for part in &plan.parts {
-            let dbname: Arc<str> = databases[part.db].name.clone().into();
-            for (kind, (name, file)) in &part.files {
-                if *kind == Kind::Categories {
-                    continue;
-                }
-                let collection: Arc<str> = name.clone().into();
-                let (docs, bad) = timings.time(Phase::Read, || read::read_all(file))?;
-                for u in bad {
-                    unreadable.entry((store.clone(), *kind)).or_default().push(unreadable_entry(
-                        &databases[part.db].name,
-                        name,
-                        Some(store),
-                        *kind,
-                        u,
-                    ));
-                }
-                input.docs.entry(*kind).or_default().extend(docs.into_iter().map(|doc| LegacyDoc {
-                    database: dbname.clone(),
-                    collection: collection.clone(),
-                    doc,
-                }));
-            }
             input.shared_categories.extend(shared_categories[part.db].iter().cloned());
         }
+        let files: Vec<(Arc<str>, Kind, String, SourceFile)> = plan
+            .parts
+            .iter()
+            .flat_map(|part| {
+                let dbname: Arc<str> = databases[part.db].name.clone().into();
+                part.files
+                    .iter()
+                    .filter(|(kind, _)| **kind != Kind::Categories)
+                    .map(move |(kind, (name, file))| (dbname.clone(), *kind, name.clone(), file.clone()))
+            })
+            .collect();
+        let store_id = store.clone();
+        let prepared = tokio::task::spawn_blocking(move || prepare(store_id, decimals, input, files, existing))
+            .await
+            .map_err(|e| anyhow::anyhow!("reading store {store}: {e}"))??;
+        let Prepared { converted, sources: store_sources, unreadable: bad, read_seconds, convert_seconds } = prepared;
+        timings.read += read_seconds;
+        timings.convert += convert_seconds;
         let mut store_entries: Vec<Entry> = Vec::new();
         for kind in Kind::ALL {
             store_entries.extend(unreadable.remove(&(store.clone(), kind)).unwrap_or_default());
         }
-        // What the source holds, straight from the documents.
-        for kind in Kind::ALL {
-            let docs = input.docs.get(&kind).map(Vec::as_slice).unwrap_or(&[]);
-            let bad = store_entries.iter().filter(|e| e.kind == Some(kind)).count() as i64;
-            sources.insert((store.clone(), kind), SourceStats { count: docs.len() as i64 + bad, money: 0 });
+        store_entries.extend(bad);
+        for (kind, mut stats) in store_sources {
+            stats.count += store_entries.iter().filter(|e| e.kind == Some(kind)).count() as i64;
+            sources.insert((store.clone(), kind), stats);
         }
-
-        for (kind, field) in [(Kind::Sales, "total"), (Kind::Payments, "amount")] {
-            let docs = input.docs.get(&kind).map(Vec::as_slice).unwrap_or(&[]);
-            let money: i64 = docs
-                .iter()
-                .filter_map(|d| d.doc.get(field))
-                .filter_map(|v| decimal::scale_bson(v, decimals, tills_domain::Money::MAX).ok())
-                .map(|x| x.value)
-                .sum();
-            if let Some(s) = sources.get_mut(&(store.clone(), kind)) {
-                s.money = money;
-            }
-        }
-
-        let existing =
-            if existing_store.is_some() { db.import_existing_keys(store).await? } else { ExistingKeys::default() };
-        let converted = timings.time(Phase::Convert, || convert::convert(store, decimals, &input, &existing));
-        drop(input);
         used_shared.extend(converted.used_shared.iter().cloned());
 
         let mut summary = StoreSummary {
@@ -752,52 +723,56 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
             None => invoice_prefix.clone(),
         });
 
-        if !args.dry_run && !stopped {
-            if let Some(c) = create {
-                let new = NewStore {
-                    id: store.clone(),
-                    name: mapped.name.clone().unwrap_or_else(|| store.to_string()),
-                    currency: c.code().to_owned(),
-                    currency_decimals: c.decimals(),
-                    timezone: mapped.timezone.clone().unwrap_or_else(|| "UTC".into()),
-                    prices_include_tax: false,
-                    invoice_prefix,
-                };
-                summary.created = db.import_store(&new).await?;
-            }
-            let max_seq = converted.max_invoice_seq;
-            let cap = done + store_documents;
-            let writing = Instant::now();
-            let result = write_store(&db, store, converted, args, (&progress, cap), &brake).await;
-            timings.write += writing.elapsed().as_secs_f64();
-            match result {
-                Ok(written) => {
-                    summary.inserted = written;
-                    inserted_total.add(&written);
-                    if let Some(n) = max_seq {
-                        summary.invoice_counter = Some(db.raise_invoice_counter(store, n).await?);
-                    }
-                    touched.push(store.clone());
-                }
-                Err(WriteError::Stopped(written)) => {
-                    summary.inserted = written;
-                    inserted_total.add(&written);
-                    stopped = true;
-                }
-                Err(WriteError::Failed(e)) => {
-                    progress.finish();
-                    return Err(e.context(format!("importing store {store}")));
-                }
-            }
-        } else {
+        if args.dry_run {
             summary.invoice_counter = converted.max_invoice_seq;
+            entries.extend(store_entries);
+            summaries.push(summary);
+            done += store_documents;
+            progress.set(done);
+            continue;
+        }
+        // The previous store's batches first: one store is written at a time.
+        if let Some(previous) = inflight.take() {
+            let (summary, end) = finish(previous, &db, &mut timings, &mut inserted_total, &mut touched).await?;
+            stopped = summary.1;
+            summaries.push(summary.0);
+            done = end;
+            progress.set(done);
+            if stopped {
+                break;
+            }
+        }
+        if let Some(c) = create {
+            let new = NewStore {
+                id: store.clone(),
+                name: mapped.name.clone().unwrap_or_else(|| store.to_string()),
+                currency: c.code().to_owned(),
+                currency_decimals: c.decimals(),
+                timezone: mapped.timezone.clone().unwrap_or_else(|| "UTC".into()),
+                prices_include_tax: false,
+                invoice_prefix,
+            };
+            summary.created = db.import_store(&new).await?;
         }
         entries.extend(store_entries);
-        summaries.push(summary);
-        if stopped {
-            break;
-        }
-        done += store_documents;
+        let end = done + store_documents;
+        let max_seq = converted.max_invoice_seq;
+        let task = {
+            let (db, store, progress, brake) = (db.clone(), store.clone(), progress.clone(), brake.clone());
+            let (size, jobs) = (args.batch_size, args.jobs);
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let result = write_store(&db, &store, converted, (size, jobs), (&progress, end), &brake).await;
+                (result, started.elapsed().as_secs_f64())
+            })
+        };
+        inflight = Some(Inflight { store: store.clone(), summary, max_seq, end, task });
+    }
+    if let Some(last) = inflight.take() {
+        let (summary, end) = finish(last, &db, &mut timings, &mut inserted_total, &mut touched).await?;
+        stopped = summary.1;
+        summaries.push(summary.0);
+        done = end;
         progress.set(done);
     }
     if !stopped {
@@ -971,6 +946,103 @@ fn unreadable_entry(
     }
 }
 
+/// A store's documents, read and converted.
+struct Prepared {
+    converted: Converted,
+    /// What the source holds per kind (documents read; unreadable ones are added by the caller).
+    sources: Vec<(Kind, SourceStats)>,
+    unreadable: Vec<Entry>,
+    read_seconds: f64,
+    convert_seconds: f64,
+}
+
+/// Reads a store's collections and converts them (blocking: file IO and CPU).
+fn prepare(
+    store: StoreId,
+    decimals: u32,
+    mut input: StoreInput,
+    files: Vec<(Arc<str>, Kind, String, SourceFile)>,
+    existing: ExistingKeys,
+) -> anyhow::Result<Prepared> {
+    let reading = Instant::now();
+    let mut unreadable = Vec::new();
+    for (database, kind, name, file) in files {
+        let collection: Arc<str> = name.clone().into();
+        let (docs, bad) = read::read_all(&file)?;
+        unreadable.extend(bad.into_iter().map(|u| unreadable_entry(&database, &name, Some(&store), kind, u)));
+        input.docs.entry(kind).or_default().extend(docs.into_iter().map(|doc| LegacyDoc {
+            database: database.clone(),
+            collection: collection.clone(),
+            doc,
+        }));
+    }
+    let read_seconds = reading.elapsed().as_secs_f64();
+    // What the source holds, straight from the documents.
+    let sources = Kind::ALL
+        .iter()
+        .map(|&kind| {
+            let docs = input.docs.get(&kind).map(Vec::as_slice).unwrap_or(&[]);
+            let field = match kind {
+                Kind::Sales => Some("total"),
+                Kind::Payments => Some("amount"),
+                _ => None,
+            };
+            let money = field.map_or(0, |f| {
+                docs.iter()
+                    .filter_map(|d| d.doc.get(f))
+                    .filter_map(|v| decimal::scale_bson(v, decimals, tills_domain::Money::MAX).ok())
+                    .map(|x| x.value)
+                    .sum()
+            });
+            (kind, SourceStats { count: docs.len() as i64, money })
+        })
+        .collect();
+    let converting = Instant::now();
+    let converted = convert::convert(&store, decimals, &input, &existing);
+    Ok(Prepared { converted, sources, unreadable, read_seconds, convert_seconds: converting.elapsed().as_secs_f64() })
+}
+
+/// A store whose batches are being written.
+struct Inflight {
+    store: StoreId,
+    summary: StoreSummary,
+    max_seq: Option<i64>,
+    /// Documents done once it is written.
+    end: u64,
+    task: tokio::task::JoinHandle<(Result<ImportWritten, WriteError>, f64)>,
+}
+
+/// Waits for a store's batches, then raises its invoice counter. Returns (its summary, whether
+/// the run stopped) and the documents done.
+async fn finish(
+    f: Inflight,
+    db: &Arc<dyn Store>,
+    timings: &mut Timings,
+    inserted: &mut ImportWritten,
+    touched: &mut Vec<StoreId>,
+) -> anyhow::Result<((StoreSummary, bool), u64)> {
+    let Inflight { store, mut summary, max_seq, end, task } = f;
+    let (result, seconds) = task.await.map_err(|e| anyhow::anyhow!("writing store {store}: {e}"))?;
+    timings.write += seconds;
+    match result {
+        Ok(written) => {
+            summary.inserted = written;
+            inserted.add(&written);
+            if let Some(n) = max_seq {
+                summary.invoice_counter = Some(db.raise_invoice_counter(&store, n).await?);
+            }
+            touched.push(store);
+            Ok(((summary, false), end))
+        }
+        Err(WriteError::Stopped(written)) => {
+            summary.inserted = written;
+            inserted.add(&written);
+            Ok(((summary, true), end))
+        }
+        Err(WriteError::Failed(e)) => Err(e.context(format!("importing store {store}"))),
+    }
+}
+
 enum WriteError {
     /// `--stop-after-batches` was reached (testing): what was written so far.
     Stopped(ImportWritten),
@@ -983,11 +1055,11 @@ async fn write_store(
     db: &Arc<dyn Store>,
     store: &StoreId,
     c: Converted,
-    args: &ImportLegacyArgs,
+    (size, jobs): (usize, usize),
     (progress, cap): (&Progress, u64),
     brake: &Arc<Brake>,
 ) -> Result<ImportWritten, WriteError> {
-    let size = args.batch_size.max(1);
+    let size = size.max(1);
     fn split<T>(rows: Vec<T>, size: usize) -> Vec<Vec<T>> {
         let mut out = Vec::new();
         let mut it = rows.into_iter().peekable();
@@ -1011,14 +1083,14 @@ async fn write_store(
                 .map(|brands| ImportBatch { brands, ..Default::default() })
                 .chain(split(c.units, size).into_iter().map(|units| ImportBatch { units, ..Default::default() }))
                 .collect(),
-            args.jobs,
+            jobs,
         ),
         (
             split(c.products, size)
                 .into_iter()
                 .map(|products| ImportBatch { products, ..Default::default() })
                 .collect(),
-            args.jobs,
+            jobs,
         ),
         (
             split(c.customers, size)
@@ -1026,18 +1098,15 @@ async fn write_store(
                 .map(|customers| ImportBatch { customers, ..Default::default() })
                 .chain(split(c.users, size).into_iter().map(|users| ImportBatch { users, ..Default::default() }))
                 .collect(),
-            args.jobs,
+            jobs,
         ),
-        (
-            split(c.sales, size).into_iter().map(|sales| ImportBatch { sales, ..Default::default() }).collect(),
-            args.jobs,
-        ),
+        (split(c.sales, size).into_iter().map(|sales| ImportBatch { sales, ..Default::default() }).collect(), jobs),
         (
             split(c.payments, size)
                 .into_iter()
                 .map(|payments| ImportBatch { payments, ..Default::default() })
                 .collect(),
-            args.jobs,
+            jobs,
         ),
     ];
     let mut written = ImportWritten::default();
