@@ -1009,6 +1009,53 @@ async fn every_export_format_gives_the_same_rows() {
     }
 }
 
+/// The import ends by invalidating the imported stores' cached products, on every instance:
+/// a barcode a terminal looked up before the import (and the cache remembered as unknown)
+/// resolves right after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_invalidates_cached_products() {
+    let redis = std::env::var("TILLS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let db = TestDb::sqlite();
+    let store = tills_storage::connect(&db.url, &PoolConfig::default()).await.unwrap();
+    let cache = tills_server::cache::CacheConfig {
+        redis: Some(tills_server::cache::RedisConfig::new(&redis)),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_configured(db, store, cache).await;
+    // Redis keeps its keys between runs: a store id no earlier run used.
+    let id = format!("bravo-{}", &tills_domain::new_id().simple().to_string()[20..]);
+    let platform = app.platform_token().await;
+    let admin = app.create_store(&platform, &id).await;
+    let dump = generate(SMALL, mixed_format);
+    let map = dump.dir.path.join("cache-map.csv");
+    std::fs::write(&map, format!("prefix,storeId\nbravo,{id}\nCHARLIE,charlie-shop,,JPY\n")).unwrap();
+    let code = barcode(1, 0);
+    app.get(&scan(code.clone()), &admin).await.expect_error(404, "not_found");
+
+    // Imported without Redis: the cache still remembers the barcode as unknown.
+    let plain = ImportLegacyArgs { store_map: Some(map.clone()), ..args(&dump, "plain.json") };
+    let out = import::run(app.store.clone(), &plain, false).await.unwrap();
+    assert_eq!(out.verified, Some(true));
+    assert!(out.report.stores.iter().all(|s| !s.cache_invalidated));
+    app.get(&scan(code.clone()), &admin).await.expect_error(404, "not_found");
+
+    // With Redis (a second run: nothing to write, the cache is invalidated all the same).
+    let with_redis = ImportLegacyArgs { redis_url: Some(redis), ..plain };
+    let out = import::run(app.store.clone(), &with_redis, false).await.unwrap();
+    assert_eq!(out.report.rows_inserted, 0);
+    assert!(out.report.stores.iter().find(|s| s.store_id == id).unwrap().cache_invalidated);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let res = app.get(&scan(code.clone()), &admin).await;
+        if res.status == 200 {
+            assert_eq!(res.body["product"]["name"], "bravo item 0");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scan still answers {} after the import", res.status);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Writes a large dump for measuring the import rate by hand:
 /// `TILLS_IMPORT_BENCH_DIR=/tmp/bench TILLS_IMPORT_BENCH_SALES=4000 cargo test -p tills-server
 /// --test api import::write_a_benchmark_dump -- --ignored`, then
