@@ -57,6 +57,8 @@ async fn seeded(url: &str, store_id: &StoreId) -> Arc<dyn Store> {
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // The Redis tier spawns its background tasks on the current runtime.
+    let _guard = rt.enter();
     let dir = tills_testkit::TempDir::new();
     let store_id = StoreId::parse(&format!("bench-{}", &new_id().simple().to_string()[24..])).unwrap();
     let sqlite = format!("sqlite://{}", dir.path.join("bench.db").display());
