@@ -18,7 +18,7 @@ use tills_domain::{Id, StoreId};
 
 use crate::backend::{PgStore, SqliteStore, for_each_backend};
 use crate::platform::NewStore;
-use crate::products::Pack;
+use crate::products::ProductDraft;
 use crate::{Result, StorageError, Timestamp};
 
 /// A category, brand or unit. `parent_id` is for categories only.
@@ -34,31 +34,15 @@ pub struct ImportNamed {
     pub updated_at: Timestamp,
 }
 
-/// A pack of a product, with the id of its `product_units` row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImportPack {
-    pub id: Id,
-    pub pack: Pack,
-}
-
-#[derive(Debug, Clone, PartialEq)]
+/// A product as the catalog writes it (`ProductDraft`, the type `ProductRepo` takes), with
+/// what an import adds: explicit ids, its stock, its legacy id and times, deletion.
+#[derive(Debug, Clone)]
 pub struct ImportProduct {
     pub id: Id,
-    pub name: String,
-    pub name_key: String,
-    pub sku: Option<String>,
-    pub price: i64,
-    pub cost: Option<i64>,
-    pub tax_rate: i32,
-    pub category_id: Option<Id>,
-    pub brand_id: Option<Id>,
-    pub unit_id: Option<Id>,
-    pub barcode: Option<String>,
-    pub alternate_barcodes: Vec<String>,
-    pub units: Vec<ImportPack>,
+    pub draft: ProductDraft,
+    /// The ids of its packs' `product_units` rows, one for each of `draft.units`, in order.
+    pub pack_ids: Vec<Id>,
     pub stock_milli: i64,
-    pub active: bool,
-    pub show_in_quick_products: bool,
     pub legacy_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -521,29 +505,35 @@ struct ProductRows<'a> {
 fn product_rows<'a>(rows: &'a [ImportProduct]) -> Result<ProductRows<'a>> {
     let mut out = ProductRows { products: Vec::new(), packs: Vec::new(), barcodes: Vec::new(), movements: Vec::new() };
     for p in rows {
+        let d = &p.draft;
+        if p.pack_ids.len() != d.units.len() {
+            return Err(StorageError::Invalid {
+                field: "pack_ids".into(),
+                message: format!("{} pack ids for {} packs", p.pack_ids.len(), d.units.len()),
+            });
+        }
         let live = p.deleted_at.is_none();
-        let packs: Vec<&Pack> = p.units.iter().map(|u| &u.pack).collect();
         out.products.push(ProductRow {
             id: p.id,
-            name: &p.name,
-            name_key: &p.name_key,
-            sku: p.sku.as_deref(),
-            price: p.price,
-            cost: p.cost,
-            tax_rate: p.tax_rate,
-            category_id: p.category_id,
-            brand_id: p.brand_id,
-            unit_id: p.unit_id,
+            name: &d.name,
+            name_key: &d.name_key,
+            sku: d.sku.as_deref(),
+            price: d.price,
+            cost: d.cost,
+            tax_rate: d.tax_rate,
+            category_id: d.category_id,
+            brand_id: d.brand_id,
+            unit_id: d.unit_id,
             stock_milli: p.stock_milli,
-            status: if p.active { "active" } else { "inactive" },
-            show_in_quick_products: live && p.show_in_quick_products,
-            barcode: if live { p.barcode.as_deref() } else { None },
+            status: if d.active { "active" } else { "inactive" },
+            show_in_quick_products: live && d.show_in_quick_products,
+            barcode: if live { d.barcode.as_deref() } else { None },
             alternate_barcodes: if live {
-                serde_json::to_string(&p.alternate_barcodes).map_err(StorageError::corrupt)?
+                serde_json::to_string(&d.alternate_barcodes).map_err(StorageError::corrupt)?
             } else {
                 "[]".to_owned()
             },
-            units: if live { serde_json::to_string(&packs).map_err(StorageError::corrupt)? } else { "[]".to_owned() },
+            units: if live { serde_json::to_string(&d.units).map_err(StorageError::corrupt)? } else { "[]".to_owned() },
             legacy_id: p.legacy_id.as_deref(),
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -566,23 +556,23 @@ fn product_rows<'a>(rows: &'a [ImportProduct]) -> Result<ProductRows<'a>> {
             out.barcodes.push(BarcodeRow { barcode, product_id: p.id, kind, product_unit_id: unit, position });
             position += 1;
         };
-        if let Some(b) = &p.barcode {
+        if let Some(b) = &d.barcode {
             code(b, "primary", None);
         }
-        for b in &p.alternate_barcodes {
+        for b in &d.alternate_barcodes {
             code(b, "alternate", None);
         }
-        for (i, u) in p.units.iter().enumerate() {
+        for (i, (pack, pack_id)) in d.units.iter().zip(&p.pack_ids).enumerate() {
             out.packs.push(PackRow {
-                id: u.id,
+                id: *pack_id,
                 product_id: p.id,
-                unit_id: u.pack.unit_id,
-                factor: u.pack.factor,
-                price: u.pack.price,
+                unit_id: pack.unit_id,
+                factor: pack.factor,
+                price: pack.price,
                 position: i as i32,
             });
-            if let Some(b) = &u.pack.barcode {
-                code(b, "unit", Some(u.id));
+            if let Some(b) = &pack.barcode {
+                code(b, "unit", Some(*pack_id));
             }
         }
     }

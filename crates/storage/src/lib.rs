@@ -27,8 +27,8 @@ pub use backend::{APP_ROLE, PgStore, PoolConfig, SqliteStore};
 pub use customers::{CustomerFilter, CustomerInput, CustomerRecord, CustomerRepo};
 pub use error::{Result, StorageError, UniqueKey};
 pub use import::{
-    ExistingKeys, ImportBatch, ImportCustomer, ImportNamed, ImportPack, ImportPayment, ImportProduct, ImportRepo,
-    ImportSale, ImportSaleLine, ImportUser, ImportWritten, ImportedTotals,
+    ExistingKeys, ImportBatch, ImportCustomer, ImportNamed, ImportPayment, ImportProduct, ImportRepo, ImportSale,
+    ImportSaleLine, ImportUser, ImportWritten, ImportedTotals,
 };
 pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};

@@ -36,8 +36,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use tills_domain::pricing::{div_round_half_up, spread};
 use tills_domain::{Barcode, Email, Id, Money, Phone, Quantity, StoreId, name_key};
 use tills_storage::{
-    ExistingKeys, ImportCustomer, ImportNamed, ImportPack, ImportPayment, ImportProduct, ImportSale, ImportSaleLine,
-    ImportUser, Pack,
+    ExistingKeys, ImportCustomer, ImportNamed, ImportPayment, ImportProduct, ImportSale, ImportSaleLine, ImportUser,
+    Pack, ProductDraft,
 };
 
 use super::decimal::{self, NumberError};
@@ -261,6 +261,35 @@ fn sorted(docs: &[LegacyDoc]) -> Vec<Sorted<'_>> {
     v
 }
 
+/// The documents in creation order, each `_id` once: a later document with an `_id` already
+/// seen (an export appended twice) is skipped and reported. `money` names the field whose
+/// amount `--verify` sums, so that the report explains its absence.
+fn unique<'d>(c: &mut Conv<'_>, docs: &'d [LegacyDoc], kind: Kind, money: Option<&str>) -> Vec<Sorted<'d>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(docs.len());
+    for s in sorted(docs) {
+        if seen.insert(s.key.clone()) {
+            out.push(s);
+            continue;
+        }
+        let amount = |f: &str| {
+            field(&s.doc.doc, f)
+                .and_then(|v| decimal::scale_bson(v, c.decimals, Money::MAX).ok())
+                .map_or(0, |x| x.value)
+        };
+        let delta = money.map(|f| -amount(f));
+        c.entry_with(
+            &s,
+            kind,
+            Action::Skipped,
+            Reason::DuplicateDocument,
+            "a second document with this _id in the collection; not imported".into(),
+            delta,
+        );
+    }
+    out
+}
+
 impl<'a> Conv<'a> {
     fn entry(&mut self, s: &Sorted<'_>, kind: Kind, action: Action, reason: Reason, detail: String) {
         self.entry_with(s, kind, action, reason, detail, None);
@@ -399,7 +428,7 @@ pub fn convert(store: &StoreId, decimals: u32, input: &StoreInput, existing: &Ex
     let empty = Vec::new();
     let docs = |k: Kind| input.docs.get(&k).unwrap_or(&empty);
 
-    let products = sorted(docs(Kind::Products));
+    let products = unique(&mut c, docs(Kind::Products), Kind::Products, None);
     let categories = categories(&mut c, docs(Kind::Categories), &input.shared_categories, &products, existing);
     let brands = named(&mut c, Kind::Brands, docs(Kind::Brands), &existing.brand_names);
     let mut units = named(&mut c, Kind::Units, docs(Kind::Units), &existing.unit_names);
@@ -427,7 +456,8 @@ fn categories(
     products: &[Sorted<'_>],
     existing: &ExistingKeys,
 ) -> Refs {
-    let own = sorted(own);
+    let own = unique(c, own, Kind::Categories, None);
+    // Shared categories come once each (the caller reports duplicates for the database).
     let shared = sorted(shared);
     let own_keys: HashSet<&str> = own.iter().map(|s| s.key.as_str()).collect();
     let shared_by_key: HashMap<&str, &Sorted<'_>> = shared.iter().map(|s| (s.key.as_str(), s)).collect();
@@ -464,18 +494,7 @@ fn categories(
     let ours: HashSet<Id> = refs.values().copied().collect();
     let mut claims = Claims::new(&existing.category_names, &ours);
     let mut rows: Vec<(ImportNamed, Option<String>)> = Vec::new();
-    let mut seen = HashSet::new();
     for (s, is_shared) in &all {
-        if !seen.insert(s.key.clone()) {
-            c.entry(
-                s,
-                Kind::Categories,
-                Action::Skipped,
-                Reason::DuplicateDocument,
-                "a second document with this _id in the collection".into(),
-            );
-            continue;
-        }
         let id = refs[&s.key];
         if *is_shared {
             c.entry(
@@ -590,7 +609,7 @@ fn place(
 
 /// Brands or units.
 fn named(c: &mut Conv<'_>, kind: Kind, docs: &[LegacyDoc], existing: &[(String, Id)]) -> UnitTable {
-    let docs = sorted(docs);
+    let docs = unique(c, docs, kind, None);
     let table = kind.as_str();
     let refs: Refs = docs.iter().map(|s| (s.key.clone(), uid(c.store, table, &s.key))).collect();
     let mut ours: HashSet<Id> = refs.values().copied().collect();
@@ -598,12 +617,7 @@ fn named(c: &mut Conv<'_>, kind: Kind, docs: &[LegacyDoc], existing: &[(String, 
     ours.extend(existing.iter().filter(|(k, id)| *id == uid(c.store, table, &format!("name:{k}"))).map(|e| e.1));
     let mut claims = Claims::new(existing, &ours);
     let mut by_name: HashMap<String, Id> = claims.taken.iter().map(|(k, h)| (k.clone(), h.id)).collect();
-    let mut seen = HashSet::new();
     for s in &docs {
-        if !seen.insert(s.key.clone()) {
-            c.entry(s, kind, Action::Skipped, Reason::DuplicateDocument, "a second document with this _id".into());
-            continue;
-        }
         let id = refs[&s.key];
         let singular = if kind == Kind::Brands { "Brand" } else { "Unit" };
         let name = c.name(s, kind, "name", || format!("{singular} {}", short(&s.key)));
@@ -650,10 +664,6 @@ fn convert_products(
     let mut out = HashMap::new();
     for s in docs {
         let kind = Kind::Products;
-        if out.contains_key(&s.key) {
-            c.entry(s, kind, Action::Skipped, Reason::DuplicateDocument, "a second document with this _id".into());
-            continue;
-        }
         let d = &s.doc.doc;
         let id = uid(c.store, "products", &s.key);
         let status = text(d, "status").map(|t| t.to_ascii_lowercase());
@@ -741,7 +751,8 @@ fn convert_products(
         let sku = text(d, "sku");
 
         let mut barcode = None;
-        let mut packs: Vec<ImportPack> = Vec::new();
+        // (row id, pack)
+        let mut packs: Vec<(Id, Pack)> = Vec::new();
         let mut dropped: Vec<String> = Vec::new();
         if deleted {
             // Imported deleted, as `delete_product` leaves a product: no barcodes, no packs.
@@ -827,29 +838,30 @@ fn convert_products(
             id,
             name: name.clone(),
             tax_rate,
-            packs: packs
-                .iter()
-                .filter_map(|p| p.pack.barcode.clone().map(|b| (b, (p.pack.unit_id, p.pack.factor))))
-                .collect(),
+            packs: packs.iter().filter_map(|(_, p)| p.barcode.clone().map(|b| (b, (p.unit_id, p.factor)))).collect(),
         };
         out.insert(s.key.clone(), info);
+        let (pack_ids, units) = packs.into_iter().unzip();
         c.out.products.push(ImportProduct {
             id,
-            name_key: name_key(&name),
-            name,
-            sku,
-            price,
-            cost,
-            tax_rate,
-            category_id,
-            brand_id,
-            unit_id,
-            barcode,
-            alternate_barcodes: Vec::new(),
-            units: packs,
+            draft: ProductDraft {
+                name_key: name_key(&name),
+                name,
+                sku,
+                price,
+                cost,
+                tax_rate,
+                category_id,
+                brand_id,
+                unit_id,
+                barcode,
+                alternate_barcodes: Vec::new(),
+                units,
+                active,
+                show_in_quick_products: show && !deleted,
+            },
+            pack_ids,
             stock_milli,
-            active,
-            show_in_quick_products: show && !deleted,
             legacy_id: Some(s.key.clone()),
             created_at: created,
             updated_at: updated,
@@ -872,8 +884,8 @@ fn convert_pack(
     barcodes: &mut Claims,
     active: &mut bool,
     dropped: &mut Vec<String>,
-    so_far: &[ImportPack],
-) -> Option<ImportPack> {
+    so_far: &[(Id, Pack)],
+) -> Option<(Id, Pack)> {
     let kind = Kind::Products;
     let shown = || decimal::describe(&Bson::Document(u.clone()));
     let factor = match field(u, "factor").map(|v| decimal::scale_bson(v, 0, 1_000_000_000)) {
@@ -946,7 +958,7 @@ fn convert_pack(
             id
         }
     };
-    if so_far.iter().any(|p| p.pack.unit_id == unit_id) {
+    if so_far.iter().any(|(_, p)| p.unit_id == unit_id) {
         c.entry(
             s,
             kind,
@@ -981,7 +993,7 @@ fn convert_pack(
                 format!("units[{i}]: barcode {raw:?}: {e}; the pack is imported without it"),
             ),
             Ok(code) => match barcodes.claim(code.as_str(), product, || format!("product {}", s.key)) {
-                Ok(()) if so_far.iter().any(|p| p.pack.barcode.as_deref() == Some(code.as_str())) => {
+                Ok(()) if so_far.iter().any(|(_, p)| p.barcode.as_deref() == Some(code.as_str())) => {
                     c.entry(
                         s,
                         kind,
@@ -998,10 +1010,7 @@ fn convert_pack(
             },
         }
     }
-    Some(ImportPack {
-        id: uid(c.store, "product_units", &format!("{}/{i}", s.key)),
-        pack: Pack { unit_id, barcode, factor, price },
-    })
+    Some((uid(c.store, "product_units", &format!("{}/{i}", s.key)), Pack { unit_id, barcode, factor, price }))
 }
 
 /// Resolves a reference among the store's records; an orphan is reported and left empty.
@@ -1023,17 +1032,12 @@ fn resolve(c: &mut Conv<'_>, s: &Sorted<'_>, kind: Kind, name: &str, refs: &Refs
 }
 
 fn convert_customers(c: &mut Conv<'_>, docs: &[LegacyDoc], existing: &ExistingKeys) -> Refs {
-    let docs = sorted(docs);
+    let docs = unique(c, docs, Kind::Customers, None);
     let refs: Refs = docs.iter().map(|s| (s.key.clone(), uid(c.store, "customers", &s.key))).collect();
     let ours: HashSet<Id> = refs.values().copied().collect();
     let mut phones = Claims::new(&existing.phones, &ours);
-    let mut seen = HashSet::new();
     let kind = Kind::Customers;
     for s in &docs {
-        if !seen.insert(s.key.clone()) {
-            c.entry(s, kind, Action::Skipped, Reason::DuplicateDocument, "a second document with this _id".into());
-            continue;
-        }
         let d = &s.doc.doc;
         let id = refs[&s.key];
         let raw_phone = text(d, "phone");
@@ -1105,17 +1109,12 @@ fn convert_customers(c: &mut Conv<'_>, docs: &[LegacyDoc], existing: &ExistingKe
 }
 
 fn convert_users(c: &mut Conv<'_>, docs: &[LegacyDoc], existing: &ExistingKeys) -> Refs {
-    let docs = sorted(docs);
+    let docs = unique(c, docs, Kind::Users, None);
     let refs: Refs = docs.iter().map(|s| (s.key.clone(), uid(c.store, "users", &s.key))).collect();
     let ours: HashSet<Id> = refs.values().copied().collect();
     let mut emails = Claims::new(&existing.emails, &ours);
-    let mut seen = HashSet::new();
     let kind = Kind::Users;
     for s in &docs {
-        if !seen.insert(s.key.clone()) {
-            c.entry(s, kind, Action::Skipped, Reason::DuplicateDocument, "a second document with this _id".into());
-            continue;
-        }
         let d = &s.doc.doc;
         let id = refs[&s.key];
         let mut deleted = false;
@@ -1231,13 +1230,12 @@ fn convert_sales(
     users: &Refs,
     existing: &ExistingKeys,
 ) {
-    let sales = sorted(sale_docs);
-    let payments = sorted(payment_docs);
+    let sales = unique(c, sale_docs, Kind::Sales, Some("total"));
+    let payments = unique(c, payment_docs, Kind::Payments, Some("amount"));
     let sale_refs: Refs = sales.iter().map(|s| (s.key.clone(), uid(c.store, "sales", &s.key))).collect();
 
     // Payments first: a sale's `paid` is what its imported payments add up to.
     let mut paid: HashMap<Id, i64> = HashMap::new();
-    let mut seen = HashSet::new();
     for s in &payments {
         let kind = Kind::Payments;
         let d = &s.doc.doc;
@@ -1245,17 +1243,6 @@ fn convert_sales(
             .and_then(|v| decimal::scale_bson(v, c.decimals, Money::MAX).ok())
             .map(|x| x.value)
             .unwrap_or(0);
-        if !seen.insert(s.key.clone()) {
-            c.entry_with(
-                s,
-                kind,
-                Action::Skipped,
-                Reason::DuplicateDocument,
-                "a second document with this _id".into(),
-                Some(-legacy_amount),
-            );
-            continue;
-        }
         let sale_id = match reference(d, "saleId") {
             Some(k) => match sale_refs.get(&k) {
                 Some(id) => *id,
@@ -1342,7 +1329,6 @@ fn convert_sales(
     let ours: HashSet<Id> = sale_refs.values().copied().collect();
     let mut invoices = Claims::new(&existing.invoice_numbers, &ours);
     let mut prefixes: BTreeMap<String, u64> = BTreeMap::new();
-    let mut seen = HashSet::new();
     for s in &sales {
         let kind = Kind::Sales;
         let d = &s.doc.doc;
@@ -1350,17 +1336,6 @@ fn convert_sales(
             .and_then(|v| decimal::scale_bson(v, c.decimals, Money::MAX).ok())
             .map(|x| x.value)
             .unwrap_or(0);
-        if !seen.insert(s.key.clone()) {
-            c.entry_with(
-                s,
-                kind,
-                Action::Skipped,
-                Reason::DuplicateDocument,
-                "a second document with this _id".into(),
-                Some(-legacy_total),
-            );
-            continue;
-        }
         let id = sale_refs[&s.key];
 
         // Lines.
@@ -1651,17 +1626,17 @@ mod tests {
             ),
         ]);
         let out = convert(&store(), 2, &inp, &ExistingKeys::default());
-        let a = &out.products[0];
-        let b = &out.products[1];
-        let c = &out.products[2];
+        let a = &out.products[0].draft;
+        let b = &out.products[1].draft;
+        let c = &out.products[2].draft;
         assert_eq!((a.barcode.as_deref(), a.active, a.price), (Some("111"), true, 150));
         assert_eq!((b.barcode.as_deref(), b.active, b.price), (None, false, 251));
         assert_eq!(b.units.len(), 1, "the pack stays, without the taken barcode");
-        assert_eq!(b.units[0].pack.barcode, None);
-        assert_eq!(b.units[0].pack.price, Some(800));
+        assert_eq!(b.units[0].barcode, None);
+        assert_eq!(b.units[0].price, Some(800));
         assert_eq!(c.barcode.as_deref(), Some("333"));
         assert!(!c.active, "its pack's barcode is another product's");
-        assert_eq!(c.units[0].pack.factor, 12);
+        assert_eq!(c.units[0].factor, 12);
         // Two units were created for the packs whose unit is gone.
         assert_eq!(out.units.len(), 2);
         assert!(out.entries.iter().any(|e| e.reason == Reason::DuplicateBarcode));
@@ -1756,14 +1731,32 @@ mod tests {
     }
 
     #[test]
+    fn a_document_exported_twice_is_imported_once() {
+        let sale = doc! {"_id": oid(2), "invoiceNumber": "A-1", "total": 4.5};
+        let inp = input(vec![
+            (Kind::Sales, sale.clone()),
+            (Kind::Sales, sale),
+            (Kind::Products, doc! {"_id": oid(1), "name": "A", "barcode": "1", "price": 1}),
+            (Kind::Products, doc! {"_id": oid(1), "name": "A", "barcode": "1", "price": 1}),
+        ]);
+        let out = convert(&store(), 2, &inp, &ExistingKeys::default());
+        assert_eq!((out.sales.len(), out.products.len()), (1, 1));
+        assert!(out.products[0].draft.active, "not a duplicate of its own barcode");
+        let skipped: Vec<_> = out.entries.iter().filter(|e| e.reason == Reason::DuplicateDocument).collect();
+        assert_eq!(skipped.len(), 2);
+        assert_eq!(skipped.iter().find(|e| e.kind == Some(Kind::Sales)).unwrap().amount_delta, Some(-450));
+        assert_eq!(out.skipped.get(&Kind::Sales), Some(&1));
+    }
+
+    #[test]
     fn keys_already_in_tills_count_as_taken_unless_ours() {
         let inp = input(vec![(Kind::Products, doc! {"_id": oid(1), "name": "A", "barcode": "111", "price": 1})]);
         let mine = uid(&store(), "products", &oid(1).to_hex());
         let again = ExistingKeys { barcodes: vec![("111".into(), mine)], ..Default::default() };
-        assert_eq!(convert(&store(), 2, &inp, &again).products[0].barcode.as_deref(), Some("111"));
+        assert_eq!(convert(&store(), 2, &inp, &again).products[0].draft.barcode.as_deref(), Some("111"));
         let foreign = ExistingKeys { barcodes: vec![("111".into(), Id::from_u128(7))], ..Default::default() };
         let out = convert(&store(), 2, &inp, &foreign);
-        assert_eq!(out.products[0].barcode, None);
-        assert!(!out.products[0].active);
+        assert_eq!(out.products[0].draft.barcode, None);
+        assert!(!out.products[0].draft.active);
     }
 }

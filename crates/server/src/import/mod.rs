@@ -542,7 +542,23 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
                 }
             }
         }
-        shared_categories.push(shared);
+        // A shared category exported twice is copied once.
+        let mut seen = HashSet::new();
+        let mut once = Vec::with_capacity(shared.len());
+        for doc in shared {
+            if seen.insert(doc.key()) {
+                once.push(doc);
+            } else {
+                entries.push(skip_doc(
+                    &doc,
+                    None,
+                    Kind::Categories,
+                    Reason::DuplicateDocument,
+                    "a second shared category with this _id in the database; not imported".into(),
+                ));
+            }
+        }
+        shared_categories.push(once);
 
         if let Some(file) = &db_users[di] {
             let collection: Arc<str> = "users".into();

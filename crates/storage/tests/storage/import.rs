@@ -4,8 +4,8 @@
 use chrono::{TimeZone, Utc};
 use tills_domain::{Email, Id, StoreId};
 use tills_storage::{
-    ImportBatch, ImportCustomer, ImportNamed, ImportPack, ImportPayment, ImportProduct, ImportSale, ImportSaleLine,
-    ImportUser, ImportWritten, NewStore, Pack, StorageError,
+    ImportBatch, ImportCustomer, ImportNamed, ImportPayment, ImportProduct, ImportSale, ImportSaleLine, ImportUser,
+    ImportWritten, NewStore, Pack, ProductDraft, StorageError,
 };
 
 use crate::{Ctx, both_backends, make_store, sid};
@@ -33,21 +33,24 @@ fn named(n: u128, name: &str, parent: Option<Id>) -> ImportNamed {
 fn product(n: u128, name: &str, barcode: Option<&str>) -> ImportProduct {
     ImportProduct {
         id: id(n),
-        name: name.into(),
-        name_key: name.to_lowercase(),
-        sku: None,
-        price: 1250,
-        cost: Some(700),
-        tax_rate: 1900,
-        category_id: Some(id(2)),
-        brand_id: Some(id(3)),
-        unit_id: None,
-        barcode: barcode.map(str::to_owned),
-        alternate_barcodes: vec![],
-        units: vec![],
+        draft: ProductDraft {
+            name: name.into(),
+            name_key: name.to_lowercase(),
+            sku: None,
+            price: 1250,
+            cost: Some(700),
+            tax_rate: 1900,
+            category_id: Some(id(2)),
+            brand_id: Some(id(3)),
+            unit_id: None,
+            barcode: barcode.map(str::to_owned),
+            alternate_barcodes: vec![],
+            units: vec![],
+            active: true,
+            show_in_quick_products: false,
+        },
+        pack_ids: vec![],
         stock_milli: 0,
-        active: true,
-        show_in_quick_products: false,
         legacy_id: Some(format!("legacy-{n}")),
         created_at: at(3),
         updated_at: at(4),
@@ -58,15 +61,14 @@ fn product(n: u128, name: &str, barcode: Option<&str>) -> ImportProduct {
 
 fn batch() -> ImportBatch {
     let mut cola = product(10, "Cola 330ml", Some("5449000000996"));
-    cola.alternate_barcodes = vec!["05449000000996".into()];
-    cola.units = vec![ImportPack {
-        id: id(11),
-        pack: Pack { unit_id: id(4), barcode: Some("5449000000997".into()), factor: 24, price: Some(2800) },
-    }];
+    cola.draft.alternate_barcodes = vec!["05449000000996".into()];
+    cola.draft.units =
+        vec![Pack { unit_id: id(4), barcode: Some("5449000000997".into()), factor: 24, price: Some(2800) }];
+    cola.pack_ids = vec![id(11)];
     cola.stock_milli = 12_500;
     let mut gone = product(20, "Old water", Some("4000000000001"));
     gone.deleted_at = Some(at(5));
-    gone.active = false;
+    gone.draft.active = false;
     ImportBatch {
         categories: vec![named(1, "Drinks", None), named(2, "Soft drinks", Some(id(1)))],
         brands: vec![named(3, "Coca", None)],
