@@ -946,6 +946,47 @@ async fn interrupted_imports_resume(backend: Backend) {
     assert_eq!(resumed.verified, Some(true));
     assert!(resumed.report.rows_inserted > 0);
     assert_eq!(snapshot(&killed).await, expected, "killed and resumed = uninterrupted");
+
+    // `--verify` on its own (with --dry-run): exit 0 while the target matches the dump, non-zero
+    // once a row the report does not explain is missing.
+    let verify = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tills"))
+            .args(["import-legacy", "--dry-run", "--verify"])
+            .arg("--source")
+            .arg(dump.source())
+            .arg("--store-map")
+            .arg(dump.store_map())
+            .arg("--report")
+            .arg(dump.dir.path.join("verify.json"))
+            .current_dir(&dump.dir.path)
+            .env("DATABASE_URL", &killed.url)
+            .env("RUST_LOG", "warn")
+            .env_remove("REDIS_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tills import-legacy --verify")
+    };
+    let ok = verify();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let delete = "DELETE FROM payments WHERE store_id = 'bravo' AND legacy_id = (SELECT MIN(legacy_id) FROM payments \
+                  WHERE store_id = 'bravo')";
+    match backend {
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&killed.url).await.unwrap();
+            sqlx::query(delete).execute(&mut conn).await.unwrap();
+        }
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&killed.url).await.unwrap();
+            sqlx::query(delete).execute(&mut conn).await.unwrap();
+        }
+    }
+    let different = verify();
+    assert!(!different.status.success(), "a missing payment fails --verify");
+    let table = String::from_utf8_lossy(&different.stdout);
+    assert!(
+        table.lines().any(|l| l.starts_with("bravo") && l.contains("payments") && l.ends_with("DIFFERENT")),
+        "{table}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
