@@ -1063,13 +1063,15 @@ async fn the_import_invalidates_cached_products() {
         ..Default::default()
     };
     let app = TestApp::spawn_configured(db, store, cache).await;
-    // Redis keeps its keys between runs: a store id no earlier run used.
-    let id = format!("bravo-{}", &tills_domain::new_id().simple().to_string()[20..]);
+    // Redis keeps its keys between runs, and other tests share it: store ids no one else uses.
+    let suffix = tills_domain::new_id().simple().to_string()[20..].to_owned();
+    let id = format!("bravo-{suffix}");
     let platform = app.platform_token().await;
     let admin = app.create_store(&platform, &id).await;
     let dump = generate(SMALL, mixed_format);
     let map = dump.dir.path.join("cache-map.csv");
-    std::fs::write(&map, format!("prefix,storeId\nbravo,{id}\nCHARLIE,charlie-shop,,JPY\n")).unwrap();
+    let lines: String = PREFIXES.iter().flatten().map(|p| format!("{p},{}-{suffix}\n", store_id_of(p))).collect();
+    std::fs::write(&map, format!("prefix,storeId\n{lines}")).unwrap();
     let code = barcode(1, 0);
     app.get(&scan(code.clone()), &admin).await.expect_error(404, "not_found");
 
