@@ -65,7 +65,9 @@ impl LoginThrottle {
             for (k, _) in &keys {
                 pipe.cmd("GET").arg(k).cmd("TTL").arg(k);
             }
-            let answer: Result<Result<(Option<u32>, i64, Option<u32>, i64), _>, _> =
+            // (account failures, its TTL, address failures, its TTL)
+            type Counts = (Option<u32>, i64, Option<u32>, i64);
+            let answer: Result<redis::RedisResult<Counts>, _> =
                 tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async(&mut conn)).await;
             if let Ok(Ok((a, a_ttl, b, b_ttl))) = answer {
                 return [(a, a_ttl, keys[0].1), (b, b_ttl, keys[1].1)]

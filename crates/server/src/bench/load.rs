@@ -209,7 +209,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
     let operations = total
         .latency
         .iter()
-        .filter(|(_, h)| h.len() > 0)
+        .filter(|(_, h)| !h.is_empty())
         .map(|(op, h)| {
             (
                 op.name().to_owned(),
