@@ -29,6 +29,19 @@ pub struct AppState {
     pub cache: Arc<ProductCache>,
 }
 
+impl AppState {
+    /// The caller's store with its settings (cached like its status).
+    pub async fn settings(&self, store: &StoreId) -> Result<Arc<StoreRecord>, ApiError> {
+        self.access.store(&self.store, store).await?.ok_or(ApiError::NotFound)
+    }
+
+    /// The store's timezone, for local days in `from`/`to`/`date` (UTC if the setting is unusable).
+    pub async fn timezone(&self, store: &StoreId) -> Result<chrono_tz::Tz, ApiError> {
+        let settings = self.settings(store).await?;
+        Ok(crate::time::parse_timezone(&settings.timezone).unwrap_or(chrono_tz::UTC))
+    }
+}
+
 /// The live state a request's rights depend on, cached for [`ACCESS_TTL`] so a request costs
 /// no database round trip to authorize.
 #[derive(Clone)]

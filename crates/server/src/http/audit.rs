@@ -7,7 +7,7 @@ use tills_domain::Id;
 use tills_storage::{AuditFilter, AuditRecord};
 
 use crate::auth::StoreCaller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::ApiQuery;
 use crate::http::pagination::{self, Page};
 use crate::openapi::ErrorBody;
@@ -85,8 +85,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditView>>> {
     caller.require_admin()?;
-    let store = state.access.store(&state.store, &caller.store).await?.ok_or(ApiError::NotFound)?;
-    let tz = time::parse_timezone(&store.timezone).unwrap_or(chrono_tz::UTC);
+    let tz = state.timezone(&caller.store).await?;
     let (from, to) = time::range(q.from.as_deref(), q.to.as_deref(), tz)?;
     let limit = pagination::limit(q.limit)?;
     let filters = pagination::fingerprint(&[

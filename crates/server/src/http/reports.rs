@@ -44,8 +44,7 @@ pub async fn daily(
     ApiQuery(q): ApiQuery<DailyQuery>,
 ) -> ApiResult<Json<DailyReport>> {
     caller.require_manager()?;
-    let settings = state.access.store(&state.store, &caller.store).await?.ok_or(ApiError::NotFound)?;
-    let tz = time::parse_timezone(&settings.timezone).unwrap_or(chrono_tz::UTC);
+    let tz = state.timezone(&caller.store).await?;
     let date = match q.date.as_deref() {
         Some(d) => {
             NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ApiError::invalid("date", "date is YYYY-MM-DD"))?

@@ -224,10 +224,6 @@ impl From<&SaleRecord> for SaleView {
     }
 }
 
-async fn settings(state: &AppState, caller: &StoreCaller) -> ApiResult<std::sync::Arc<tills_storage::StoreRecord>> {
-    state.access.store(&state.store, &caller.store).await?.ok_or(ApiError::NotFound)
-}
-
 /// Make a sale
 ///
 /// `201` with the sale; the same `clientRef` again answers `200` with the original sale as it
@@ -264,7 +260,7 @@ pub async fn create(
             return replay(&state, &caller, &kind, stored_hash == hash, id).await;
         }
     }
-    let settings = settings(&state, &caller).await?;
+    let settings = state.settings(&caller.store).await?;
     checkout::check_customer(&state, &caller.store, body.customer_id).await?;
     let cart = checkout::price_cart(&state, &caller, &settings, &body).await?;
     let (payments, paid, change) = checkout::take_payments(cart.totals.total, body.payments.as_deref().unwrap_or(&[]))?;
@@ -327,7 +323,7 @@ pub async fn quote(
     JsonBytes(raw): JsonBytes,
 ) -> ApiResult<Json<QuoteView>> {
     let (body, _) = checkout::parse_sale(&raw)?;
-    let settings = settings(&state, &caller).await?;
+    let settings = state.settings(&caller.store).await?;
     checkout::check_customer(&state, &caller.store, body.customer_id).await?;
     let cart = checkout::price_cart(&state, &caller, &settings, &body).await?;
     let t = &cart.totals;
@@ -498,8 +494,7 @@ pub async fn list(
     caller: StoreCaller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<SaleSummary>>> {
-    let settings = settings(&state, &caller).await?;
-    let tz = time::parse_timezone(&settings.timezone).unwrap_or(chrono_tz::UTC);
+    let tz = state.timezone(&caller.store).await?;
     let (from, to) = time::range(q.from.as_deref(), q.to.as_deref(), tz)?;
     if let Some(s) = &q.status
         && !STATUSES.contains(&s.as_str())
@@ -705,8 +700,7 @@ pub async fn export_csv(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
     caller.require_manager()?;
-    let settings = settings(&state, &caller).await?;
-    let tz = time::parse_timezone(&settings.timezone).unwrap_or(chrono_tz::UTC);
+    let tz = state.timezone(&caller.store).await?;
     let (from, to) = time::range(q.from.as_deref(), q.to.as_deref(), tz)?;
     let store = caller.store.clone();
     let db = state.store.clone();
@@ -839,8 +833,7 @@ pub async fn payments(
     caller: StoreCaller,
     ApiQuery(q): ApiQuery<PaymentsQuery>,
 ) -> ApiResult<Json<Page<PaymentView>>> {
-    let settings = settings(&state, &caller).await?;
-    let tz = time::parse_timezone(&settings.timezone).unwrap_or(chrono_tz::UTC);
+    let tz = state.timezone(&caller.store).await?;
     let (from, to) = time::range(q.from.as_deref(), q.to.as_deref(), tz)?;
     if let Some(m) = &q.method
         && !["cash", "card", "mobile", "voucher"].contains(&m.as_str())
