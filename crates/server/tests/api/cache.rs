@@ -174,6 +174,55 @@ async fn two_instances_postgres() {
     two_instances_see_every_write_within_a_second(Backend::Postgres, &redis_url()).await;
 }
 
+/// Three instances on one database and the Redis (or Redis Cluster) at `url`, as behind a load
+/// balancer: a price change on the first is scanned on the other two within a second, and a store
+/// suspended on the first is refused (`403 forbidden`) by the other two within five seconds
+/// (API.md; their access caches keep a store's status for at most `ACCESS_TTL`, 4 s).
+pub async fn three_instances_agree(url: &str) {
+    let apps = TestApp::spawn_instances(Backend::Postgres, 3, config(url)).await;
+    let (one, others) = (&apps[0], &apps[1..]);
+    let platform = one.platform_token().await;
+    let sid = unique("trio");
+    let admin = one.create_store(&platform, &sid).await;
+    let p = one
+        .post("/api/v1/products", &admin, json!({"name": "Bread", "barcode": "4001", "price": 250}))
+        .await
+        .expect(201);
+    for app in others {
+        // Both tiers of every other instance hold the old price before the write.
+        assert_eq!(scan(app, &admin, "4001").await.1["product"]["price"], 250);
+        assert_eq!(app.get("/api/v1/store", &admin).await.status.as_u16(), 200);
+    }
+    one.patch(&format!("/api/v1/products/{}", p["id"].as_str().unwrap()), &admin, json!({"price": 275}))
+        .await
+        .expect(200);
+    // One deadline for both, from the write.
+    eventually(Duration::from_secs(1), "new price on instances two and three", || async {
+        let mut all = true;
+        for app in others {
+            all &= scan(app, &admin, "4001").await.1["product"]["price"] == 275;
+        }
+        all
+    })
+    .await;
+    one.patch(&format!("/api/v1/admin/stores/{sid}"), &platform, json!({"status": "suspended"})).await.expect(200);
+    one.get("/api/v1/store", &admin).await.expect_error(403, "forbidden");
+    eventually(Duration::from_secs(5), "suspension refused on instances two and three", || async {
+        let mut all = true;
+        for app in others {
+            let res = app.get("/api/v1/products/barcode/4001", &admin).await;
+            all &= res.status.as_u16() == 403 && res.code() == "forbidden";
+        }
+        all
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_one_redis() {
+    three_instances_agree(&redis_url()).await;
+}
+
 /// A redis-server of the test's own, on a free port, killed with the test.
 struct OwnRedis {
     port: u16,

@@ -14,8 +14,8 @@ use tills_server::cache::CacheConfig;
 use tills_testkit::{Backend, TempDir};
 
 use crate::cache::{
-    config, eventually, login_failures_count_on_every_instance, scan, two_instances_see_every_write_within_a_second,
-    unique,
+    config, eventually, login_failures_count_on_every_instance, scan, three_instances_agree,
+    two_instances_see_every_write_within_a_second, unique,
 };
 use crate::common::{metric_sum, metrics_text};
 use crate::helpers::TestApp;
@@ -254,6 +254,12 @@ async fn two_instances_on_a_cluster_see_every_write_within_a_second() {
 async fn login_throttling_is_shared_through_a_cluster() {
     let cluster = OwnCluster::start();
     login_failures_count_on_every_instance(&cluster.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_a_cluster() {
+    let cluster = OwnCluster::start();
+    three_instances_agree(&cluster.url()).await;
 }
 
 /// A master dies while terminals scan: every scan still answers 200 with the right product
