@@ -138,12 +138,21 @@ impl RedisConn {
     /// round trip on a single node; two on a cluster, whose client refuses a pipeline that spans
     /// slots (it routes `PUBLISH` by the channel's slot; the server broadcasts it to all nodes).
     ///
-    /// On a cluster the message goes out even when the writes failed (their node is down): the
-    /// other instances then still drop their in-process entries, and their reads of that node
-    /// fail over to the database anyway. The writes' error is returned first.
-    pub async fn write_then_publish(&mut self, mut writes: Pipeline, channel: &str, message: &str) -> RedisResult<()> {
+    /// On a cluster, `Publish::Anyway` sends the message even when the writes failed (their node
+    /// is down): the other instances then still drop their in-process entries, and their reads of
+    /// that node fail over to the database anyway. The writes' error is returned first.
+    pub async fn write_then_publish(
+        &mut self,
+        mut writes: Pipeline,
+        channel: &str,
+        message: &str,
+        publish: Publish,
+    ) -> RedisResult<()> {
         if self.is_cluster() {
             let written = writes.query_async::<()>(self).await;
+            if written.is_err() && publish == Publish::IfWritten {
+                return written;
+            }
             let published = redis::cmd("PUBLISH").arg(channel).arg(message).query_async::<()>(self).await;
             written.and(published)
         } else {
@@ -175,6 +184,13 @@ fn script_cmd(verb: &str, body: &str, keys: &[&str], args: &[&str]) -> Cmd {
     let mut cmd = redis::cmd(verb);
     cmd.arg(body).arg(keys.len()).arg(keys).arg(args);
     cmd
+}
+
+/// Whether [`RedisConn::write_then_publish`] publishes after writes that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publish {
+    Anyway,
+    IfWritten,
 }
 
 /// A Lua script and its SHA1 (as Redis computes it), for [`RedisConn::eval_cached`].

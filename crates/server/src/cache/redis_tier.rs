@@ -13,7 +13,7 @@ use tokio_stream::StreamExt;
 
 use super::Cached;
 use super::memory::MemoryTier;
-use crate::redis_conn::{RedisConn, RedisUrl, Script, Timeouts, redact};
+use crate::redis_conn::{Publish, RedisConn, RedisUrl, Script, Timeouts, redact};
 
 const CHANNEL: &str = "tills:cache:invalidate";
 /// A tombstone outlives any database read that began before the write it marks.
@@ -180,7 +180,9 @@ impl RedisTier {
         let message = Message { i: self.instance.clone(), s: store.to_string(), b: Some(barcodes.to_vec()) };
         let message = serde_json::to_string(&message).unwrap_or_default();
         let mut c = self.conn.clone();
-        if let Err(e) = self.timed(async move { c.write_then_publish(pipe, CHANNEL, &message).await }).await {
+        if let Err(e) =
+            self.timed(async move { c.write_then_publish(pipe, CHANNEL, &message, Publish::Anyway).await }).await
+        {
             self.defer(store, e).await;
         }
     }
@@ -188,7 +190,7 @@ impl RedisTier {
     /// Bumps the store's generation and tells the other instances.
     pub async fn invalidate_store(&self, store: &StoreId) {
         let mut c = self.conn.clone();
-        if let Err(e) = self.timed(bump(&mut c, store, &self.instance)).await {
+        if let Err(e) = self.timed(bump(&mut c, store, &self.instance, Publish::Anyway)).await {
             self.defer(store, e).await;
         }
     }
@@ -203,20 +205,26 @@ impl RedisTier {
     }
 }
 
-async fn bump(c: &mut RedisConn, store: &StoreId, instance: &str) -> redis::RedisResult<()> {
+async fn bump(c: &mut RedisConn, store: &StoreId, instance: &str, publish: Publish) -> redis::RedisResult<()> {
     let message = Message { i: instance.to_owned(), s: store.to_string(), b: None };
     let mut incr = redis::pipe();
     incr.cmd("INCR").arg(generation_key(store)).ignore();
-    c.write_then_publish(incr, CHANNEL, &serde_json::to_string(&message).unwrap_or_default()).await
+    c.write_then_publish(incr, CHANNEL, &serde_json::to_string(&message).unwrap_or_default(), publish).await
 }
 
-/// Retries failed invalidations (as whole-store ones) until Redis takes them.
+/// Retries failed invalidations (as whole-store ones) until Redis takes them. The first attempt
+/// already told the other instances (when it could): a retry publishes only once the bump is in,
+/// so a store whose cluster node stays down does not have every instance's in-process entries
+/// dropped five times a second.
 async fn retry_pending(mut conn: RedisConn, pending: Arc<Mutex<Vec<StoreId>>>, timeout: Duration, instance: String) {
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let stores: Vec<StoreId> = pending.lock().await.clone();
         for store in stores {
-            let ok = matches!(tokio::time::timeout(timeout * 4, bump(&mut conn, &store, &instance)).await, Ok(Ok(())));
+            let ok = matches!(
+                tokio::time::timeout(timeout * 4, bump(&mut conn, &store, &instance, Publish::IfWritten)).await,
+                Ok(Ok(()))
+            );
             if ok {
                 pending.lock().await.retain(|s| s != &store);
                 tracing::info!(%store, "deferred cache invalidation reached Redis");
