@@ -24,6 +24,13 @@
 #   BENCH_LOCK=/path                every timed run holds `flock` on this file, so benchmarks of
 #                                   others sharing the machine never overlap with these
 set -euo pipefail
+# The daemons started here must not inherit descriptors from whoever ran this script: under
+# `flock <file> scripts/cluster.sh up`, redis, tills and nginx would otherwise hold that lock for
+# as long as they run. (Bash reads this script through fd 255.)
+for fd in /proc/$$/fd/*; do
+  fd="${fd##*/}"
+  if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
