@@ -6,6 +6,8 @@
 #   scripts/cluster.sh up       # build, start everything, seed once, print the address
 #   scripts/cluster.sh bench    # through nginx: hot scans, then the mixed POS day
 #   scripts/cluster.sh matrix   # 1, 2, 3 instances × one Redis / Redis Cluster: a markdown table
+#   scripts/cluster.sh run L …  # one measured run labelled L with `tills bench` arguments (--mix sale=1)
+#   scripts/cluster.sh upstream N  # nginx sends to the first N instances only
 #   scripts/cluster.sh memory   # Redis memory per key and per store, from the live keys
 #   scripts/cluster.sh status
 #   scripts/cluster.sh down     # stop exactly what `up` started and remove the state directory
@@ -272,7 +274,7 @@ run_bench() {
   local url="$1" label="$2"; shift 2
   python3 - "$DIR" "$label" "$(state redis-mode)" "$(state upstream-size)" "${BENCH_LOCK:-}" -- "$(state bin)" bench \
     --url "$url" --stores "$STORES" --products-per-store "$HOT" --concurrency "$CONCURRENCY" --json "$@" <<'PY'
-import json, os, resource, subprocess, sys, time, urllib.request
+import json, os, subprocess, sys, time, urllib.request
 state_dir, label, mode, upstream, lock = sys.argv[1:6]
 body = sys.argv[sys.argv.index("--") + 1:]
 lines = [l.split() for l in open(os.path.join(state_dir, "state"))]
@@ -286,21 +288,39 @@ def children(pid):
         return [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
     except OSError:
         return []
+# PostgreSQL's processes that work for this benchmark: backends of tills_cluster (autovacuum
+# workers included) and the shared writers; not other databases' backends.
+PG_SHARED = ("checkpointer", "background writer", "walwriter", "wal writer")
+def postgres():
+    out = []
+    for p in subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout.split():
+        try:
+            line = open(f"/proc/{p}/cmdline").read().replace("\0", " ")
+        except OSError:
+            continue
+        if " tills_cluster" in line or any(w in line for w in PG_SHARED):
+            out.append(int(p))
+    return out
 def groups():
     g = {"tills": pids.get("tills", []), "redis": pids.get("redis-" + mode, [])}
     g["nginx"] = [p for m in pids.get("nginx", []) for p in [m] + children(m)]
-    g["postgres"] = [int(p) for p in subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout.split()]
+    g["postgres"] = postgres()
     return g
 tick = os.sysconf("SC_CLK_TCK")
 def cpu(ps):
-    total = 0
+    """CPU seconds so far of each process, by pid."""
+    out = {}
     for p in ps:
         try:
             f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-            total += int(f[11]) + int(f[12])
+            out[p] = (int(f[11]) + int(f[12])) / tick
         except (OSError, IndexError):
             pass
-    return total / tick
+    return out
+def spent(start, end):
+    """CPU seconds between two snapshots: processes that appeared meanwhile count whole; the
+    ones that ended meanwhile are lost (pooled connections live long, so few are)."""
+    return sum(v - start.get(p, 0.0) for p, v in end.items())
 def counters():
     mh = mm = rh = 0.0
     for port in ports:
@@ -316,21 +336,40 @@ def counters():
                 if 'tier="redis"' in line and 'result="hit"' in line: rh += v
     return mh, mm, rh
 def measure():
-    g0 = {k: cpu(v) for k, v in groups().items()}
+    # CPU per component is sampled through the run and taken over the timed window only (the
+    # last durationS seconds): the bench's logins before it (argon2 on the instances) would
+    # otherwise count as serving cost.
+    import threading
+    samples, done = [], threading.Event()
     c0 = counters()
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
-    out = subprocess.run(body, capture_output=True, text=True)
+    proc = subprocess.Popen(body, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def snapshot():
+        g = {k: cpu(v) for k, v in groups().items()}
+        g["bench client"] = cpu([proc.pid])  # a zombie still reports its times until reaped
+        return g
+    def sample():
+        while True:
+            samples.append((time.time(), snapshot()))
+            if done.wait(0.25):
+                return
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    done.set()
+    sampler.join()
     wall = time.time() - t0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     c1 = counters()
-    g1 = {k: cpu(v) for k, v in groups().items()}
-    if out.returncode != 0:
-        sys.stderr.write(out.stdout + out.stderr)
-        sys.exit(out.returncode)
-    report = json.loads(out.stdout.strip().splitlines()[-1])
-    cpu_s = {k: round(g1[k] - g0[k], 2) for k in g0}
-    cpu_s["bench client"] = round((r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime), 2)
+    if proc.returncode != 0:
+        sys.stderr.write(stdout + stderr)
+        sys.exit(proc.returncode)
+    report = json.loads(stdout.strip().splitlines()[-1])
+    # The last sample in which the client was still counted, and the one a window earlier.
+    live = [s for s in samples if s[1]["bench client"]] or samples
+    end_t, end = live[-1]
+    start_t, start = min(samples, key=lambda s: abs(s[0] - (end_t - report["durationS"])))
+    cpu_s = {k: round(spent(start[k], end[k]), 2) for k in end}
+    cpu_s["window s"] = round(end_t - start_t, 2)
     lookups = (c1[0] - c0[0]) + (c1[1] - c0[1])
     hit = ((c1[0] - c0[0]) + (c1[2] - c0[2])) / lookups if lookups > 0 else None
     return report, cpu_s, hit, wall
@@ -356,6 +395,15 @@ PY
 }
 
 nginx_url() { echo "http://127.0.0.1:$(state nginx-port)"; }
+
+# One measured run through nginx with any `tills bench` arguments: `run checkout --mix sale=1`.
+run_one() {
+  [ -f "$DIR/state" ] || die "not up: run scripts/cluster.sh up first"
+  [ $# -ge 1 ] || die "usage: scripts/cluster.sh run <label> [tills bench arguments]"
+  local label="$1"; shift
+  warm
+  run_bench "$(nginx_url)" "$label" --duration "${SECONDS_EACH}s" "$@"
+}
 
 # Puts each store's hot products in the Redis now in use (every one once), unless done already.
 warm() {
@@ -489,9 +537,11 @@ case "${1:-}" in
   up) up ;;
   bench) bench ;;
   matrix) matrix ;;
+  run) shift; run_one "$@" ;;
+  upstream) [ -f "$DIR/state" ] || die "not up"; set_upstream "${2:?how many instances}" ;;
   table) table ;;
   memory) memory ;;
   status) status ;;
   down) down ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  *) sed -n '2,14p' "$0"; exit 2 ;;
 esac
