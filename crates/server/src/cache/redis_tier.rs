@@ -133,7 +133,7 @@ impl RedisTier {
                 return Ok(Read::Hit(None));
             }
             if let Ok(found) = serde_json::from_str::<BarcodeMatch>(payload) {
-                return Ok(Read::Hit(Some(Arc::new(found))));
+                return Ok(Read::Hit(Some(Arc::new(found.into()))));
             }
         }
         Ok(Read::Miss(Observed { value, generation }))
