@@ -37,15 +37,16 @@ pub use redis_tier::{RedisConfig, RedisTier};
 #[derive(Debug, Clone)]
 pub struct CacheConfig {
     pub redis: Option<RedisConfig>,
-    /// How long an in-process entry lives: bounds how long a lost invalidation message can keep
-    /// a stale answer on another instance.
+    /// How long an in-process entry lives while this instance hears the others' invalidations
+    /// (while it does not, entries live two seconds).
     pub memory_ttl: Duration,
-    pub memory_entries: u64,
+    /// The in-process tier's bound, in (estimated) bytes.
+    pub memory_bytes: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { redis: None, memory_ttl: Duration::from_secs(20), memory_entries: 200_000 }
+        CacheConfig { redis: None, memory_ttl: Duration::from_secs(300), memory_bytes: 1 << 30 }
     }
 }
 
@@ -108,7 +109,7 @@ pub struct ProductCache {
 impl ProductCache {
     /// Fails only on a malformed Redis URL; a Redis that is down is reconnected to later.
     pub fn new(db: Arc<dyn Store>, config: &CacheConfig) -> Result<Arc<Self>, String> {
-        let memory = MemoryTier::new(config.memory_entries, config.memory_ttl);
+        let memory = MemoryTier::new(config.memory_bytes, config.memory_ttl);
         let redis = match &config.redis {
             Some(c) => Some(RedisTier::new(c.clone(), memory.clone()).map_err(|e| format!("REDIS_URL: {e}"))?),
             None => None,

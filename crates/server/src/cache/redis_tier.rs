@@ -84,6 +84,8 @@ impl RedisTier {
     /// Connects lazily: Tills starts and serves while Redis is down, and reconnects by itself.
     pub fn new(config: RedisConfig, memory: MemoryTier) -> redis::RedisResult<Self> {
         let client = redis::Client::open(config.url.as_str())?;
+        // Until the invalidation channel is subscribed, other instances' writes go unheard.
+        memory.channel_down();
         let manager_config = redis::aio::ConnectionManagerConfig::new()
             .set_response_timeout(Some(config.timeout))
             .set_connection_timeout(Some(Duration::from_millis(500)))
@@ -242,7 +244,7 @@ async fn subscribe(client: redis::Client, memory: MemoryTier, instance: String) 
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
                 if pubsub.subscribe(CHANNEL).await.is_ok() {
-                    memory.clear();
+                    memory.channel_up();
                     let mut messages = pubsub.into_on_message();
                     while let Some(msg) = messages.next().await {
                         let Ok(payload) = msg.get_payload::<String>() else { continue };
@@ -257,7 +259,7 @@ async fn subscribe(client: redis::Client, memory: MemoryTier, instance: String) 
                         }
                     }
                     tracing::warn!("lost the cache invalidation channel; reconnecting");
-                    memory.clear();
+                    memory.channel_down();
                 }
             }
             Err(e) => tracing::debug!(error = %e, "cannot reach Redis for invalidations yet"),
