@@ -64,14 +64,19 @@ pub struct NewSale {
     pub audit: Vec<NewAudit>,
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// Serialized only as the JSON rows `create_sale` writes (ids as 32 hex digits).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize)]
 pub struct SaleLineRecord {
+    #[serde(serialize_with = "ser_id")]
     pub id: Id,
+    #[serde(serialize_with = "ser_id")]
     pub sale_id: Id,
     pub position: i32,
+    #[serde(serialize_with = "ser_opt_id")]
     pub product_id: Option<Id>,
     pub name: String,
     pub barcode: Option<String>,
+    #[serde(serialize_with = "ser_opt_id")]
     pub unit_id: Option<Id>,
     pub factor: i64,
     pub quantity_milli: i64,
@@ -83,14 +88,20 @@ pub struct SaleLineRecord {
     pub total: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// Serialized only as the JSON rows `create_sale` writes (the statement reads id, method, amount
+/// and reference).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize)]
 pub struct PaymentRecord {
+    #[serde(serialize_with = "ser_id")]
     pub id: Id,
+    #[serde(skip)]
     pub sale_id: Id,
+    #[serde(skip)]
     pub refund_id: Option<Id>,
     pub method: String,
     pub amount: i64,
     pub reference: Option<String>,
+    #[serde(skip)]
     pub created_at: Timestamp,
 }
 
@@ -349,36 +360,6 @@ struct SaleRows {
 }
 
 #[derive(Serialize)]
-struct LineRow<'a> {
-    #[serde(serialize_with = "ser_id")]
-    id: Id,
-    position: i32,
-    #[serde(serialize_with = "ser_id")]
-    product_id: Id,
-    name: &'a str,
-    barcode: Option<&'a str>,
-    #[serde(serialize_with = "ser_opt_id")]
-    unit_id: Option<Id>,
-    factor: i64,
-    quantity_milli: i64,
-    price: i64,
-    catalog_price: Option<i64>,
-    discount: i64,
-    tax_rate: i32,
-    tax: i64,
-    total: i64,
-}
-
-#[derive(Serialize)]
-struct PaymentRow<'a> {
-    #[serde(serialize_with = "ser_id")]
-    id: Id,
-    method: &'a str,
-    amount: i64,
-    reference: Option<&'a str>,
-}
-
-#[derive(Serialize)]
 struct StockRow {
     #[serde(serialize_with = "ser_id")]
     id: Id,
@@ -388,39 +369,15 @@ struct StockRow {
 }
 
 impl SaleRows {
-    fn of(sale: &NewSale) -> Result<Self> {
-        let lines: Vec<LineRow<'_>> = sale
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| LineRow {
-                id: l.id,
-                position: i as i32,
-                product_id: l.product_id,
-                name: &l.name,
-                barcode: l.barcode.as_deref(),
-                unit_id: l.unit_id,
-                factor: l.factor,
-                quantity_milli: l.quantity_milli,
-                price: l.price,
-                catalog_price: l.catalog_price,
-                discount: l.discount,
-                tax_rate: l.tax_rate,
-                tax: l.tax,
-                total: l.total,
-            })
-            .collect();
-        let payments: Vec<PaymentRow<'_>> = sale
-            .payments
-            .iter()
-            .map(|p| PaymentRow { id: p.id, method: &p.method, amount: p.amount, reference: p.reference.as_deref() })
-            .collect();
+    /// From the sale as it will read: one source for the rows and for the answer.
+    fn of(sale: &SaleRecord) -> Result<Self> {
         let movements: Vec<StockRow> = sale
             .lines
             .iter()
-            .map(|l| StockRow {
+            .filter_map(|l| Some((l.product_id?, l)))
+            .map(|(product_id, l)| StockRow {
                 id: tills_domain::new_id(),
-                product_id: l.product_id,
+                product_id,
                 delta_milli: -(l.quantity_milli.saturating_mul(l.factor)),
             })
             .collect();
@@ -432,8 +389,8 @@ impl SaleRows {
             }
         }
         Ok(SaleRows {
-            lines: json(&lines)?,
-            payments: json(&payments)?,
+            lines: json(&sale.lines)?,
+            payments: json(&sale.payments)?,
             stock: json(&stock)?,
             movements: json(&movements)?,
         })
@@ -441,18 +398,18 @@ impl SaleRows {
 }
 
 /// The sale as `create_sale` wrote it.
-fn written_sale(sale: NewSale, invoice_number: String, sold_at: Timestamp, now: Timestamp) -> SaleRecord {
+fn written_sale(sale: &NewSale, invoice_number: String, sold_at: Timestamp, now: Timestamp) -> SaleRecord {
     let lines = sale
         .lines
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(i, l)| SaleLineRecord {
             id: l.id,
             sale_id: sale.id,
             position: i as i32,
             product_id: Some(l.product_id),
-            name: l.name,
-            barcode: l.barcode,
+            name: l.name.clone(),
+            barcode: l.barcode.clone(),
             unit_id: l.unit_id,
             factor: l.factor,
             quantity_milli: l.quantity_milli,
@@ -466,14 +423,14 @@ fn written_sale(sale: NewSale, invoice_number: String, sold_at: Timestamp, now: 
         .collect();
     let mut payments: Vec<PaymentRecord> = sale
         .payments
-        .into_iter()
+        .iter()
         .map(|p| PaymentRecord {
             id: p.id,
             sale_id: sale.id,
             refund_id: None,
-            method: p.method,
+            method: p.method.clone(),
             amount: p.amount,
-            reference: p.reference,
+            reference: p.reference.clone(),
             created_at: now,
         })
         .collect();
@@ -484,10 +441,10 @@ fn written_sale(sale: NewSale, invoice_number: String, sold_at: Timestamp, now: 
             id: sale.id,
             invoice_number,
             status: "completed".to_owned(),
-            client_ref: sale.client_ref.map(|c| c.0),
+            client_ref: sale.client_ref.as_ref().map(|c| c.0.clone()),
             customer_id: sale.customer_id,
             cashier_id: sale.cashier_id,
-            note: sale.note,
+            note: sale.note.clone(),
             subtotal: sale.subtotal,
             discount_total: sale.discount_total,
             tax_total: sale.tax_total,
@@ -687,7 +644,8 @@ macro_rules! impl_sale_repo {
                     .await?;
                 // Lines, payments, stock and movements: one statement each, whatever the size of
                 // the sale (the rows travel as one JSON array).
-                let rows = SaleRows::of(&sale)?;
+                let record = written_sale(&sale, invoice, sold_at, now);
+                let rows = SaleRows::of(&record)?;
                 let sql = &Self::SALE_SQL;
                 sqlx::query(sql.lines).bind(store.as_str()).bind(&rows.lines).bind(sale.id).execute(&mut *tx).await?;
                 sqlx::query(sql.payments)
@@ -716,7 +674,7 @@ macro_rules! impl_sale_repo {
                 }
                 tx.commit().await?;
                 // What the transaction wrote, as `get_sale` would read it back: no second read.
-                Ok(Idempotent::Created(written_sale(sale, invoice, sold_at, now)))
+                Ok(Idempotent::Created(record))
             }
 
             async fn get_sale(&self, store: &StoreId, id: Id) -> Result<Option<SaleRecord>> {
