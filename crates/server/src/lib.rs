@@ -16,6 +16,7 @@ pub mod http;
 pub mod import;
 pub mod isolation;
 pub mod openapi;
+pub mod redis_conn;
 pub mod services;
 pub mod state;
 pub mod telemetry;

@@ -3,13 +3,17 @@
 //!
 //! With Redis configured the counters live there (`INCR` + `EXPIRE NX`, keys
 //! `login:{<store>}:<email>` and `login-addr:<ip>`), so every instance counts the same failures;
-//! without it, or while Redis does not answer, each instance counts its own.
+//! without it, or while Redis does not answer, each instance counts its own. The two keys may live
+//! on different nodes of a Redis Cluster, so each is queried in a request of its own (both at
+//! once).
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
+
+use crate::redis_conn::{RedisConn, RedisUrl, Timeouts};
 
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const MAX_PER_ACCOUNT: u32 = 5;
@@ -25,7 +29,7 @@ struct Window {
 /// as the fallback) in this process.
 pub struct LoginThrottle {
     counters: Cache<String, Arc<Mutex<Window>>>,
-    redis: Option<redis::aio::ConnectionManager>,
+    redis: Option<RedisConn>,
 }
 
 impl Default for LoginThrottle {
@@ -39,14 +43,10 @@ const REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(200)
 impl LoginThrottle {
     /// Counts in Redis at `url` (connected lazily; the in-process counters cover its absence).
     pub fn with_redis(url: &str) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("REDIS_URL: {e}"))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_connection_timeout(Some(std::time::Duration::from_millis(500)))
-            .set_number_of_retries(1);
-        let manager = redis::aio::ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| format!("REDIS_URL: {e}"))?;
-        Ok(Self { redis: Some(manager), ..Self::default() })
+        let url = RedisUrl::parse(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+        let timeouts = Timeouts { connect: std::time::Duration::from_millis(500), response: REDIS_TIMEOUT };
+        let conn = RedisConn::lazy(&url, timeouts).map_err(|e| format!("REDIS_URL: {e}"))?;
+        Ok(Self { redis: Some(conn), ..Self::default() })
     }
 
     fn redis_keys(store: Option<&str>, email: &str, ip: IpAddr) -> [(String, u32); 2] {
@@ -59,17 +59,16 @@ impl LoginThrottle {
     /// Seconds until the caller may try again, when it is over a limit now.
     pub async fn check(&self, store: Option<&str>, email: &str, ip: IpAddr) -> Option<u64> {
         if let Some(conn) = &self.redis {
-            let mut conn = conn.clone();
             let keys = Self::redis_keys(store, email, ip);
-            let mut pipe = redis::pipe();
-            for (k, _) in &keys {
-                pipe.cmd("GET").arg(k).cmd("TTL").arg(k);
-            }
-            // (account failures, its TTL, address failures, its TTL)
-            type Counts = (Option<u32>, i64, Option<u32>, i64);
-            let answer: Result<redis::RedisResult<Counts>, _> =
-                tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async(&mut conn)).await;
-            if let Ok(Ok((a, a_ttl, b, b_ttl))) = answer {
+            // (failures, seconds left) of one key.
+            let counts = |key: &str| {
+                let mut conn = conn.clone();
+                let mut pipe = redis::pipe();
+                pipe.cmd("GET").arg(key).cmd("TTL").arg(key);
+                async move { tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async::<(Option<u32>, i64)>(&mut conn)).await }
+            };
+            let (account, address) = tokio::join!(counts(&keys[0].0), counts(&keys[1].0));
+            if let (Ok(Ok((a, a_ttl))), Ok(Ok((b, b_ttl)))) = (account, address) {
                 return [(a, a_ttl, keys[0].1), (b, b_ttl, keys[1].1)]
                     .into_iter()
                     .filter(|(n, _, max)| n.is_some_and(|n| n >= *max))
@@ -83,12 +82,16 @@ impl LoginThrottle {
     pub async fn failure(&self, store: Option<&str>, email: &str, ip: IpAddr) {
         self.record_failure(store, email, ip);
         if let Some(conn) = &self.redis {
-            let mut conn = conn.clone();
-            let mut pipe = redis::pipe();
-            for (k, _) in Self::redis_keys(store, email, ip) {
-                pipe.cmd("INCR").arg(&k).ignore().cmd("EXPIRE").arg(&k).arg(WINDOW.as_secs()).arg("NX").ignore();
-            }
-            let _ = tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async::<()>(&mut conn)).await;
+            let count = |key: String| {
+                let mut conn = conn.clone();
+                let mut pipe = redis::pipe();
+                pipe.cmd("INCR").arg(&key).ignore().cmd("EXPIRE").arg(&key).arg(WINDOW.as_secs()).arg("NX").ignore();
+                async move {
+                    let _ = tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async::<()>(&mut conn)).await;
+                }
+            };
+            let [(account, _), (address, _)] = Self::redis_keys(store, email, ip);
+            tokio::join!(count(account), count(address));
         }
     }
 

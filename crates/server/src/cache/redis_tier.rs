@@ -1,11 +1,11 @@
-//! The Redis tier: one multiplexed connection that reconnects by itself, bounded timeouts, and a
-//! pub/sub channel that tells every instance what to drop.
+//! The Redis tier: one connection (a single node or a cluster, see [`crate::redis_conn`]) that
+//! reconnects by itself, bounded timeouts, and a pub/sub channel that tells every instance what
+//! to drop.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
+use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tills_storage::{BarcodeMatch, StoreId};
 use tokio::sync::Mutex;
@@ -13,6 +13,7 @@ use tokio_stream::StreamExt;
 
 use super::Cached;
 use super::memory::MemoryTier;
+use crate::redis_conn::{Publish, RedisConn, RedisUrl, Script, Timeouts, redact};
 
 const CHANNEL: &str = "tills:cache:invalidate";
 /// A tombstone outlives any database read that began before the write it marks.
@@ -20,6 +21,7 @@ const TOMBSTONE_SECS: u64 = 30;
 
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
+    /// One node, or a cluster's nodes separated by commas (see [`RedisUrl::parse`]).
     pub url: String,
     /// Entries live this long (the legacy redesign's one hour).
     pub ttl: Duration,
@@ -73,7 +75,7 @@ struct Message {
 
 pub struct RedisTier {
     config: RedisConfig,
-    conn: ConnectionManager,
+    conn: RedisConn,
     instance: String,
     fill: Script,
     /// Stores whose invalidation Redis did not take; retried until it does.
@@ -82,20 +84,18 @@ pub struct RedisTier {
 
 impl RedisTier {
     /// Connects lazily: Tills starts and serves while Redis is down, and reconnects by itself.
-    pub fn new(config: RedisConfig, memory: MemoryTier) -> redis::RedisResult<Self> {
-        let client = redis::Client::open(config.url.as_str())?;
+    pub fn new(config: RedisConfig, memory: MemoryTier) -> Result<Self, String> {
+        let url = RedisUrl::parse(&config.url)?;
+        let timeouts = Timeouts { connect: Duration::from_millis(500), response: config.timeout };
+        let conn = RedisConn::lazy(&url, timeouts).map_err(|e| e.to_string())?;
         // Until the invalidation channel is subscribed, other instances' writes go unheard.
         memory.channel_down();
-        let manager_config = redis::aio::ConnectionManagerConfig::new()
-            .set_response_timeout(Some(config.timeout))
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config)?;
         let instance = tills_domain::new_id().to_string();
         let pending = Arc::new(Mutex::new(Vec::new()));
-        tokio::spawn(subscribe(client, memory, instance.clone()));
+        tokio::spawn(subscribe(url, memory, instance.clone()));
         tokio::spawn(retry_pending(conn.clone(), pending.clone(), config.timeout, instance.clone()));
+        // Compare-and-set: both keys carry the store's hash tag, so the script runs on one
+        // cluster node.
         let fill = Script::new(
             r"local cur = redis.call('GET', KEYS[1]) or ''
               local gen = redis.call('GET', KEYS[2]) or '0'
@@ -157,15 +157,17 @@ impl RedisTier {
             return Ok(());
         }
         let mut c = self.conn.clone();
-        let mut invocation = self.fill.prepare_invoke();
-        invocation
-            .key(product_key(store, barcode))
-            .key(generation_key(store))
-            .arg(seen.value.as_deref().unwrap_or(""))
-            .arg(&seen.generation)
-            .arg(format!("{}|{payload}", seen.generation))
-            .arg(ttl.as_secs().max(1));
-        let _: i64 = self.timed(async move { invocation.invoke_async(&mut c).await }).await?;
+        let keys = [product_key(store, barcode), generation_key(store)];
+        let entry = format!("{}|{payload}", seen.generation);
+        let ttl = ttl.as_secs().max(1).to_string();
+        let fill = &self.fill;
+        let _: i64 = self
+            .timed(async move {
+                let args =
+                    [seen.value.as_deref().unwrap_or(""), seen.generation.as_str(), entry.as_str(), ttl.as_str()];
+                c.eval_cached(fill, &[keys[0].as_str(), keys[1].as_str()], &args).await
+            })
+            .await?;
         Ok(())
     }
 
@@ -178,9 +180,11 @@ impl RedisTier {
             pipe.cmd("SET").arg(product_key(store, b)).arg(tombstone).arg("EX").arg(TOMBSTONE_SECS).ignore();
         }
         let message = Message { i: self.instance.clone(), s: store.to_string(), b: Some(barcodes.to_vec()) };
-        pipe.cmd("PUBLISH").arg(CHANNEL).arg(serde_json::to_string(&message).unwrap_or_default()).ignore();
+        let message = serde_json::to_string(&message).unwrap_or_default();
         let mut c = self.conn.clone();
-        if let Err(e) = self.timed(async move { pipe.query_async::<()>(&mut c).await }).await {
+        if let Err(e) =
+            self.timed(async move { c.write_then_publish(pipe, CHANNEL, &message, Publish::Anyway).await }).await
+        {
             self.defer(store, e).await;
         }
     }
@@ -188,7 +192,7 @@ impl RedisTier {
     /// Bumps the store's generation and tells the other instances.
     pub async fn invalidate_store(&self, store: &StoreId) {
         let mut c = self.conn.clone();
-        if let Err(e) = self.timed(bump(&mut c, store, &self.instance)).await {
+        if let Err(e) = self.timed(bump(&mut c, store, &self.instance, Publish::Anyway)).await {
             self.defer(store, e).await;
         }
     }
@@ -203,32 +207,26 @@ impl RedisTier {
     }
 }
 
-async fn bump(c: &mut ConnectionManager, store: &StoreId, instance: &str) -> redis::RedisResult<()> {
+async fn bump(c: &mut RedisConn, store: &StoreId, instance: &str, publish: Publish) -> redis::RedisResult<()> {
     let message = Message { i: instance.to_owned(), s: store.to_string(), b: None };
-    redis::pipe()
-        .cmd("INCR")
-        .arg(generation_key(store))
-        .ignore()
-        .cmd("PUBLISH")
-        .arg(CHANNEL)
-        .arg(serde_json::to_string(&message).unwrap_or_default())
-        .ignore()
-        .query_async(c)
-        .await
+    let mut incr = redis::pipe();
+    incr.cmd("INCR").arg(generation_key(store)).ignore();
+    c.write_then_publish(incr, CHANNEL, &serde_json::to_string(&message).unwrap_or_default(), publish).await
 }
 
-/// Retries failed invalidations (as whole-store ones) until Redis takes them.
-async fn retry_pending(
-    mut conn: ConnectionManager,
-    pending: Arc<Mutex<Vec<StoreId>>>,
-    timeout: Duration,
-    instance: String,
-) {
+/// Retries failed invalidations (as whole-store ones) until Redis takes them. The first attempt
+/// already told the other instances (when it could): a retry publishes only once the bump is in,
+/// so a store whose cluster node stays down does not have every instance's in-process entries
+/// dropped five times a second.
+async fn retry_pending(mut conn: RedisConn, pending: Arc<Mutex<Vec<StoreId>>>, timeout: Duration, instance: String) {
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let stores: Vec<StoreId> = pending.lock().await.clone();
         for store in stores {
-            let ok = matches!(tokio::time::timeout(timeout * 4, bump(&mut conn, &store, &instance)).await, Ok(Ok(())));
+            let ok = matches!(
+                tokio::time::timeout(timeout * 4, bump(&mut conn, &store, &instance, Publish::IfWritten)).await,
+                Ok(Ok(()))
+            );
             if ok {
                 pending.lock().await.retain(|s| s != &store);
                 tracing::info!(%store, "deferred cache invalidation reached Redis");
@@ -237,33 +235,58 @@ async fn retry_pending(
     }
 }
 
-/// Listens for other instances' invalidations; on every (re)connection drops the whole
+/// Listens for other instances' invalidations; on every (re)subscription drops the whole
 /// in-process tier, since messages may have been lost meanwhile.
-async fn subscribe(client: redis::Client, memory: MemoryTier, instance: String) {
-    loop {
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => {
-                if pubsub.subscribe(CHANNEL).await.is_ok() {
-                    memory.channel_up();
-                    let mut messages = pubsub.into_on_message();
-                    while let Some(msg) = messages.next().await {
-                        let Ok(payload) = msg.get_payload::<String>() else { continue };
-                        let Ok(m) = serde_json::from_str::<Message>(&payload) else { continue };
-                        if m.i == instance {
-                            continue;
-                        }
-                        let Ok(store) = StoreId::parse(&m.s) else { continue };
-                        match m.b {
-                            Some(codes) => memory.fence_barcodes(&store, &codes),
-                            None => memory.fence_store(&store),
-                        }
-                    }
-                    tracing::warn!("lost the cache invalidation channel; reconnecting");
-                    memory.channel_down();
-                }
-            }
-            Err(e) => tracing::debug!(error = %e, "cannot reach Redis for invalidations yet"),
+///
+/// One node at a time: on a cluster every node relays every `PUBLISH`, so any node will do; when
+/// the one listened to drops or cannot be reached, the next of `REDIS_URL`'s list is tried.
+async fn subscribe(url: RedisUrl, memory: MemoryTier, instance: String) {
+    let nodes = url.nodes();
+    for node in nodes.iter().cycle() {
+        let subscribed = listen(node, &memory, &instance).await;
+        // A single node is retried after a pause; after a cluster node dropped, the next one is
+        // tried at once, so invalidations reach this instance again quickly.
+        if !(subscribed && nodes.len() > 1) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Subscribes on `node` and applies messages until the connection drops. False when it could not
+/// subscribe at all.
+async fn listen(node: &str, memory: &MemoryTier, instance: &str) -> bool {
+    let subscribed = async {
+        let mut pubsub = redis::Client::open(node)?.get_async_pubsub().await?;
+        pubsub.subscribe(CHANNEL).await?;
+        redis::RedisResult::Ok(pubsub)
+    };
+    // Bounded: a node whose host does not answer must not hold up the move to the next one.
+    let pubsub = match tokio::time::timeout(Duration::from_secs(2), subscribed).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            tracing::debug!(node = %redact(node), error = %e, "cannot reach Redis for invalidations");
+            return false;
+        }
+        Err(_) => {
+            tracing::debug!(node = %redact(node), "Redis did not answer the subscription in time");
+            return false;
+        }
+    };
+    memory.channel_up();
+    let mut messages = pubsub.into_on_message();
+    while let Some(msg) = messages.next().await {
+        let Ok(payload) = msg.get_payload::<String>() else { continue };
+        let Ok(m) = serde_json::from_str::<Message>(&payload) else { continue };
+        if m.i == instance {
+            continue;
+        }
+        let Ok(store) = StoreId::parse(&m.s) else { continue };
+        match m.b {
+            Some(codes) => memory.fence_barcodes(&store, &codes),
+            None => memory.fence_store(&store),
+        }
+    }
+    tracing::warn!(node = %redact(node), "lost the cache invalidation channel; subscribing again");
+    memory.channel_down();
+    true
 }

@@ -3,13 +3,12 @@
 //! back, and stores with equal barcodes.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 use tills_server::cache::{CacheConfig, RedisConfig};
-use tills_storage::{PoolConfig, Store};
+use tills_storage::PoolConfig;
 use tills_testkit::{Backend, TestDb};
 
 use crate::helpers::TestApp;
@@ -30,27 +29,23 @@ async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
 }
 
 /// A store id no earlier run used (Redis keeps keys between runs).
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &tills_domain::new_id().simple().to_string()[20..])
 }
 
-fn config(url: &str) -> CacheConfig {
+pub fn config(url: &str) -> CacheConfig {
     CacheConfig { redis: Some(RedisConfig::new(url)), ..CacheConfig::default() }
 }
 
 /// Two servers on one database and one Redis.
 async fn pair(backend: Backend, url: &str) -> (TestApp, TestApp) {
-    let db = TestDb::new(backend).await;
-    let alias = db.alias();
-    let first_store: Arc<dyn Store> = tills_storage::connect(&db.url, &PoolConfig::default()).await.unwrap();
-    let second_store: Arc<dyn Store> = tills_storage::connect(&alias.url, &PoolConfig::default()).await.unwrap();
-    let first = TestApp::spawn_configured(db, first_store, config(url)).await;
-    let second = TestApp::spawn_configured(alias, second_store, config(url)).await;
-    (first, second)
+    let mut apps = TestApp::spawn_instances(backend, 2, config(url)).await;
+    let second = apps.pop().unwrap();
+    (apps.pop().unwrap(), second)
 }
 
 /// Polls `check` until it holds or `within` passes.
-async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -65,7 +60,7 @@ where
     }
 }
 
-async fn scan(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
+pub async fn scan(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
     let r = app.get(&format!("/api/v1/products/barcode/{code}"), token).await;
     (r.status.as_u16(), r.body)
 }
@@ -118,9 +113,10 @@ async fn keys_ttl_and_whole_store_invalidation() {
     assert_eq!(scan(&app, &b, "5449000000996").await.1["product"]["name"], "B Cola");
 }
 
-async fn two_instances_see_every_write_within_a_second(backend: Backend) {
-    let url = redis_url();
-    let (one, two) = pair(backend, &url).await;
+/// Every kind of product write on one instance reaches another within a second, through the
+/// Redis (or Redis Cluster) at `url`.
+pub async fn two_instances_see_every_write_within_a_second(backend: Backend, url: &str) {
+    let (one, two) = pair(backend, url).await;
     let platform = one.platform_token().await;
     let sid = unique("pair");
     let admin = one.create_store(&platform, &sid).await;
@@ -170,12 +166,61 @@ async fn two_instances_see_every_write_within_a_second(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_sqlite() {
-    two_instances_see_every_write_within_a_second(Backend::Sqlite).await;
+    two_instances_see_every_write_within_a_second(Backend::Sqlite, &redis_url()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_postgres() {
-    two_instances_see_every_write_within_a_second(Backend::Postgres).await;
+    two_instances_see_every_write_within_a_second(Backend::Postgres, &redis_url()).await;
+}
+
+/// Three instances on one database and the Redis (or Redis Cluster) at `url`, as behind a load
+/// balancer: a price change on the first is scanned on the other two within a second, and a store
+/// suspended on the first is refused (`403 forbidden`) by the other two within five seconds
+/// (API.md; their access caches keep a store's status for at most `ACCESS_TTL`, 4 s).
+pub async fn three_instances_agree(url: &str) {
+    let apps = TestApp::spawn_instances(Backend::Postgres, 3, config(url)).await;
+    let (one, others) = (&apps[0], &apps[1..]);
+    let platform = one.platform_token().await;
+    let sid = unique("trio");
+    let admin = one.create_store(&platform, &sid).await;
+    let p = one
+        .post("/api/v1/products", &admin, json!({"name": "Bread", "barcode": "4001", "price": 250}))
+        .await
+        .expect(201);
+    for app in others {
+        // Both tiers of every other instance hold the old price before the write.
+        assert_eq!(scan(app, &admin, "4001").await.1["product"]["price"], 250);
+        assert_eq!(app.get("/api/v1/store", &admin).await.status.as_u16(), 200);
+    }
+    one.patch(&format!("/api/v1/products/{}", p["id"].as_str().unwrap()), &admin, json!({"price": 275}))
+        .await
+        .expect(200);
+    // One deadline for both, from the write.
+    eventually(Duration::from_secs(1), "new price on instances two and three", || async {
+        let mut all = true;
+        for app in others {
+            all &= scan(app, &admin, "4001").await.1["product"]["price"] == 275;
+        }
+        all
+    })
+    .await;
+    one.patch(&format!("/api/v1/admin/stores/{sid}"), &platform, json!({"status": "suspended"})).await.expect(200);
+    one.get("/api/v1/store", &admin).await.expect_error(403, "forbidden");
+    eventually(Duration::from_secs(5), "suspension refused on instances two and three", || async {
+        let mut all = true;
+        for app in others {
+            let res = app.get("/api/v1/products/barcode/4001", &admin).await;
+            all &= res.status.as_u16() == 403 && res.code() == "forbidden";
+        }
+        all
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_one_redis() {
+    three_instances_agree(&redis_url()).await;
 }
 
 /// A redis-server of the test's own, on a free port, killed with the test.
@@ -294,8 +339,13 @@ async fn scans_survive_redis_dying_and_use_it_again_when_it_returns() {
 /// lock the account on both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_throttling_is_shared_through_redis() {
-    let url = redis_url();
-    let (one, two) = pair(Backend::Sqlite, &url).await;
+    login_failures_count_on_every_instance(&redis_url()).await;
+}
+
+/// Three failures on one instance and two on another lock the account on both, through the
+/// Redis (or Redis Cluster) at `url`.
+pub async fn login_failures_count_on_every_instance(url: &str) {
+    let (one, two) = pair(Backend::Sqlite, url).await;
     let platform = one.platform_token().await;
     let sid = unique("throttle");
     one.create_store(&platform, &sid).await;

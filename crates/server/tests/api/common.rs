@@ -11,8 +11,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tills_storage::PoolConfig;
-use tills_testkit::TestDb;
 
 use crate::helpers::{PASSWORD, Res, TestApp};
 
@@ -76,11 +74,9 @@ pub async fn login_body(app: &TestApp, store: Option<&str>, email: &str) -> Valu
 }
 
 /// Another instance of the server over the same database, as behind a load balancer: its own
-/// access cache and login throttle. Built with the harness's own spawn, so it is configured like
-/// every test app; its `db` is an unused placeholder (the database belongs to the first app).
+/// access cache and login throttle, configured like every test app.
 pub async fn another_instance(app: &TestApp) -> TestApp {
-    let store = tills_storage::connect(&app.db.url, &PoolConfig::default()).await.expect("connect");
-    TestApp::spawn_with_store(TestDb::sqlite(), store).await
+    app.another(tills_server::cache::CacheConfig::default()).await
 }
 
 /// Calls `probe` until it returns true or `deadline` passes; returns how long it took, or

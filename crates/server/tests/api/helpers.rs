@@ -115,6 +115,30 @@ impl TestApp {
         TestApp { addr, base: format!("http://{addr}"), client: http_client(), store, db, shutdown: Some(tx) }
     }
 
+    /// `n` servers on one fresh database, as instances behind a load balancer: each with its own
+    /// pool, in-process caches and login throttle, all sharing `cache`'s Redis (if any). The
+    /// first owns the database, which goes when it goes.
+    pub async fn spawn_instances(backend: Backend, n: usize, cache: tills_server::cache::CacheConfig) -> Vec<TestApp> {
+        let first = Self::spawn_configured_on(TestDb::new(backend).await, cache.clone()).await;
+        let mut apps = Vec::with_capacity(n);
+        for _ in 1..n {
+            apps.push(first.another(cache.clone()).await);
+        }
+        apps.insert(0, first);
+        apps
+    }
+
+    /// Another server on this one's database (its own pool and caches), with `cache`.
+    pub async fn another(&self, cache: tills_server::cache::CacheConfig) -> TestApp {
+        Self::spawn_configured_on(self.db.alias(), cache).await
+    }
+
+    async fn spawn_configured_on(db: TestDb, cache: tills_server::cache::CacheConfig) -> TestApp {
+        let pool = PoolConfig { acquire_timeout: Duration::from_secs(30), ..PoolConfig::default() };
+        let store = tills_storage::connect(&db.url, &pool).await.expect("connect");
+        Self::spawn_configured(db, store, cache).await
+    }
+
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
         let mut req = self.client.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {

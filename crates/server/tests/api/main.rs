@@ -21,6 +21,7 @@ mod errors;
 mod ops;
 mod outage;
 mod platform;
+mod redis_cluster;
 mod roles;
 mod store_settings;
 mod tokens;
