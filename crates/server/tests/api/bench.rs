@@ -57,6 +57,23 @@ async fn seeded_stores_serve_the_bench(app: TestApp) {
     }
     assert!(report.cache_hit_rate.is_some_and(|r| (0.0..=1.0).contains(&r)));
 
+    // --cold: every barcode once — each product's and each tenth product's pack — and stops.
+    let cold = load::run(load::BenchOptions {
+        url: app.base.clone(),
+        stores: 2,
+        products_per_store: PRODUCTS,
+        duration: Duration::from_secs(60),
+        concurrency: 4,
+        mix: load::parse_mix("scan=1").unwrap(),
+        password: bench::DEFAULT_PASSWORD.into(),
+        cold: true,
+    })
+    .await
+    .unwrap();
+    let scans = &cold.operations["scan"];
+    assert_eq!(scans.requests, 2 * (PRODUCTS as u64 + PRODUCTS as u64 / 10));
+    assert!(scans.errors.is_empty(), "{:?}", scans.errors);
+
     // Every sale the bench counted is in the books of the store it was sold in, numbered 1..n.
     let mut sold = 0;
     for s in 1..=2 {
