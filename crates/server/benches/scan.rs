@@ -73,7 +73,7 @@ fn bench(c: &mut Criterion) {
     });
 
     // No in-process tier: every lookup goes to the next one.
-    let no_memory = CacheConfig { memory_entries: 0, ..CacheConfig::default() };
+    let no_memory = CacheConfig { memory_bytes: 0, ..CacheConfig::default() };
     let redis_url = std::env::var("TILLS_BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let redis =
         ProductCache::new(db.clone(), &CacheConfig { redis: Some(RedisConfig::new(&redis_url)), ..no_memory.clone() })

@@ -117,13 +117,13 @@ pub struct CacheArgs {
     /// How long a product stays in Redis, in seconds (the legacy redesign's one hour).
     #[arg(long, env = "TILLS_CACHE_TTL_SECS", default_value_t = 3600)]
     pub cache_ttl_secs: u64,
-    /// How long a product stays in each instance's memory, in seconds: bounds how long a lost
-    /// invalidation message can keep an old answer.
-    #[arg(long, env = "TILLS_CACHE_MEMORY_TTL_SECS", default_value_t = 20)]
+    /// How long a product stays in each instance's memory, in seconds, while the instance hears
+    /// the others' invalidations through Redis (while it does not, two seconds).
+    #[arg(long, env = "TILLS_CACHE_MEMORY_TTL_SECS", default_value_t = 300)]
     pub cache_memory_ttl_secs: u64,
-    /// How many products each instance keeps in memory.
-    #[arg(long, env = "TILLS_CACHE_MEMORY_ENTRIES", default_value_t = 200_000)]
-    pub cache_memory_entries: u64,
+    /// How much memory each instance gives its product cache, in MiB (about 1.3 KiB a product).
+    #[arg(long, env = "TILLS_CACHE_MEMORY_MB", default_value_t = 1024)]
+    pub cache_memory_mb: u64,
     /// A Redis call slower than this (milliseconds) is skipped and counted as an error.
     #[arg(long, env = "TILLS_CACHE_REDIS_TIMEOUT_MS", default_value_t = 50)]
     pub cache_redis_timeout_ms: u64,
@@ -138,7 +138,7 @@ impl CacheArgs {
                 ..RedisConfig::new(url.trim())
             }),
             memory_ttl: Duration::from_secs(self.cache_memory_ttl_secs.max(1)),
-            memory_entries: self.cache_memory_entries.max(1),
+            memory_bytes: self.cache_memory_mb.max(1) << 20,
         }
     }
 }

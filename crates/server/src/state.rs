@@ -64,6 +64,10 @@ impl Default for AccessCache {
 impl AccessCache {
     /// The store's record (settings and status), `None` when it does not exist.
     pub async fn store(&self, db: &Arc<dyn Store>, id: &StoreId) -> Result<Option<Arc<StoreRecord>>, ApiError> {
+        // Every request asks: a hit must not pay for building the loader.
+        if let Some(hit) = self.stores.get(id).await {
+            return Ok(hit);
+        }
         let db = db.clone();
         let key = id.clone();
         self.stores
@@ -74,12 +78,14 @@ impl AccessCache {
 
     /// The user's current role and whether it is active; `None` when deleted or unknown.
     pub async fn user(&self, db: &Arc<dyn Store>, store: &StoreId, id: Id) -> Result<Option<(Role, bool)>, ApiError> {
+        let key = (store.clone(), id);
+        if let Some(hit) = self.users.get(&key).await {
+            return Ok(hit);
+        }
         let db = db.clone();
         let key_store = store.clone();
         self.users
-            .try_get_with((store.clone(), id), async move {
-                db.get_user(&key_store, id).await.map(|u| u.map(|u| (u.role, u.active)))
-            })
+            .try_get_with(key, async move { db.get_user(&key_store, id).await.map(|u| u.map(|u| (u.role, u.active))) })
             .await
             .map_err(|e| ApiError::from((*e).clone()))
     }

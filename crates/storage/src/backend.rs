@@ -45,6 +45,10 @@ pub struct PgStore {
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// One connection for write transactions: writers queue in order on it (the pool's waiters
+    /// are served first come, first served) instead of polling SQLite's lock under its busy
+    /// timeout, which under a burst of sales let some wait past the timeout and fail.
+    writer: SqlitePool,
 }
 
 impl PgStore {
@@ -120,24 +124,30 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout.max(Duration::from_secs(10)))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         SQLITE_MIGRATIONS.run(&pool).await.map_err(|e| StorageError::Other(e.to_string()))?;
-        Ok(Self { pool })
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(config.acquire_timeout.max(Duration::from_secs(30)))
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool, writer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    /// SQLite has no row-level security; writes take the write lock at their start
-    /// (`BEGIN IMMEDIATE`) so concurrent requests queue instead of failing.
+    /// SQLite has no row-level security; writes go through the one writer connection and take
+    /// the write lock at their start (`BEGIN IMMEDIATE`), so concurrent requests queue instead
+    /// of failing.
     pub(crate) async fn scoped(&self, _store: &StoreId, write: bool) -> Result<Transaction<'static, Sqlite>> {
         self.global(write).await
     }
 
     pub(crate) async fn global(&self, write: bool) -> Result<Transaction<'static, Sqlite>> {
-        Ok(if write { self.pool.begin_with("BEGIN IMMEDIATE").await? } else { self.pool.begin().await? })
+        Ok(if write { self.writer.begin_with("BEGIN IMMEDIATE").await? } else { self.pool.begin().await? })
     }
 }
 

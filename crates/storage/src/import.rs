@@ -275,11 +275,11 @@ pub trait ImportRepo {
 // SQLite's unhex() turns them into the 16-byte BLOBs sqlx writes); timestamps are RFC 3339 as
 // sqlx writes them to SQLite (so text comparisons hold), which PostgreSQL parses as well.
 
-fn ser_id<S: Serializer>(id: &Id, s: S) -> std::result::Result<S::Ok, S::Error> {
+pub(crate) fn ser_id<S: Serializer>(id: &Id, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.collect_str(&id.simple())
 }
 
-fn ser_opt_id<S: Serializer>(id: &Option<Id>, s: S) -> std::result::Result<S::Ok, S::Error> {
+pub(crate) fn ser_opt_id<S: Serializer>(id: &Option<Id>, s: S) -> std::result::Result<S::Ok, S::Error> {
     match id {
         Some(id) => s.collect_str(&id.simple()),
         None => s.serialize_none(),
@@ -579,7 +579,7 @@ fn product_rows<'a>(rows: &'a [ImportProduct]) -> Result<ProductRows<'a>> {
     Ok(out)
 }
 
-fn json<T: Serialize>(rows: &[T]) -> Result<String> {
+pub(crate) fn json<T: Serialize>(rows: &[T]) -> Result<String> {
     serde_json::to_string(rows).map_err(StorageError::corrupt)
 }
 

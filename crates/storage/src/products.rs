@@ -414,6 +414,29 @@ fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// `tills_scan` (a migration) sets the store for row-level security and reads, in one statement:
+/// one round trip instead of three for the most frequent read.
+const SCAN_IN_ONE_ROUND_TRIP: &str = "SELECT * FROM tills_scan($1, $2)";
+
+impl crate::backend::PgStore {
+    async fn scan_row(&self, store: &StoreId, barcode: &str) -> Result<Option<ScanRow>> {
+        Ok(sqlx::query_as(SCAN_IN_ONE_ROUND_TRIP)
+            .bind(store.as_str())
+            .bind(barcode)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+}
+
+impl crate::backend::SqliteStore {
+    async fn scan_row(&self, store: &StoreId, barcode: &str) -> Result<Option<ScanRow>> {
+        let mut tx = self.scoped(store, false).await?;
+        let row = sqlx::query_as(SCAN).bind(store.as_str()).bind(barcode).fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}
+
 macro_rules! impl_product_repo {
     ($backend:ty, $db:ty) => {
         impl $backend {
@@ -699,11 +722,7 @@ macro_rules! impl_product_repo {
             }
 
             async fn find_by_barcode(&self, store: &StoreId, barcode: &str) -> Result<Option<BarcodeMatch>> {
-                let mut tx = self.scoped(store, false).await?;
-                let row: Option<ScanRow> =
-                    sqlx::query_as(SCAN).bind(store.as_str()).bind(barcode).fetch_optional(&mut *tx).await?;
-                tx.commit().await?;
-                let Some(row) = row else { return Ok(None) };
+                let Some(row) = self.scan_row(store, barcode).await? else { return Ok(None) };
                 let product = ProductRecord::try_from(row.product)?;
                 let pack = row.pack_unit_id.and_then(|u| product.units.iter().find(|p| p.unit_id == u).cloned());
                 Ok(Some(BarcodeMatch { product, pack }))

@@ -6,11 +6,14 @@
 //! numbers have no gaps and no repeats among committed sales.
 
 use async_trait::async_trait;
+use chrono::SubsecRound;
+use serde::Serialize;
 use tills_domain::pricing::refund_amount;
 use tills_domain::{Id, StoreId};
 
 use crate::audit::{NewAudit, insert_audit};
-use crate::backend::for_each_backend;
+use crate::backend::{PgStore, SqliteStore, for_each_backend};
+use crate::import::{json, ser_id, ser_opt_id};
 use crate::products::{StockChange, StockReason, insert_movement};
 use crate::{Result, StorageError, Timestamp};
 
@@ -61,14 +64,19 @@ pub struct NewSale {
     pub audit: Vec<NewAudit>,
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// Serialized only as the JSON rows `create_sale` writes (ids as 32 hex digits).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize)]
 pub struct SaleLineRecord {
+    #[serde(serialize_with = "ser_id")]
     pub id: Id,
+    #[serde(serialize_with = "ser_id")]
     pub sale_id: Id,
     pub position: i32,
+    #[serde(serialize_with = "ser_opt_id")]
     pub product_id: Option<Id>,
     pub name: String,
     pub barcode: Option<String>,
+    #[serde(serialize_with = "ser_opt_id")]
     pub unit_id: Option<Id>,
     pub factor: i64,
     pub quantity_milli: i64,
@@ -80,14 +88,20 @@ pub struct SaleLineRecord {
     pub total: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// Serialized only as the JSON rows `create_sale` writes (the statement reads id, method, amount
+/// and reference).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize)]
 pub struct PaymentRecord {
+    #[serde(serialize_with = "ser_id")]
     pub id: Id,
+    #[serde(skip)]
     pub sale_id: Id,
+    #[serde(skip)]
     pub refund_id: Option<Id>,
     pub method: String,
     pub amount: i64,
     pub reference: Option<String>,
+    #[serde(skip)]
     pub created_at: Timestamp,
 }
 
@@ -269,15 +283,12 @@ const CLAIM_CLIENT_REF: &str = "INSERT INTO idempotency_keys (store_id, client_r
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (store_id, client_ref) DO NOTHING RETURNING client_ref";
 const SELECT_CLIENT_REF: &str =
     "SELECT kind, request_hash, resource_id FROM idempotency_keys WHERE store_id = $1 AND client_ref = $2";
-const NEXT_INVOICE: &str =
-    "UPDATE invoice_counters SET last_number = last_number + 1 WHERE store_id = $1 RETURNING last_number";
-const INVOICE_PREFIX: &str = "SELECT invoice_prefix FROM stores WHERE id = $1";
+/// The next number and the store's prefix, in one round trip.
+const NEXT_INVOICE: &str = "UPDATE invoice_counters SET last_number = last_number + 1 WHERE store_id = $1 \
+     RETURNING last_number, (SELECT invoice_prefix FROM stores WHERE id = $1)";
 const INSERT_SALE: &str = "INSERT INTO sales (store_id, id, invoice_number, invoice_seq, status, client_ref, customer_id, cashier_id, \
      note, subtotal, discount_total, tax_total, total, paid, change, offline, sold_at, created_at) \
      VALUES ($1, $2, $3, $4, 'completed', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
-const INSERT_LINE: &str = "INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor, \
-     quantity_milli, price, catalog_price, discount, tax_rate, tax, total) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 const INSERT_PAYMENT: &str = "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const TAKE_STOCK: &str = "UPDATE products SET stock_milli = stock_milli + $3 WHERE store_id = $1 AND id = $2";
@@ -336,6 +347,178 @@ const DAY_REFUND_PAYMENTS: &str = "SELECT p.refund_id, p.method, p.amount FROM p
 const DAY_OFFLINE_DIFFS: &str = "SELECT COUNT(*) FROM sale_lines l JOIN sales s ON s.store_id = l.store_id AND s.id = l.sale_id \
      WHERE l.store_id = $1 AND s.sold_at >= $2 AND s.sold_at < $3 AND s.offline AND s.status <> 'voided' \
      AND l.catalog_price IS NOT NULL AND l.catalog_price <> l.price";
+
+/// A new sale's rows, one JSON array per statement (unpacked by `json_to_recordset` on
+/// PostgreSQL and `json_each` on SQLite, as the importer does).
+struct SaleRows {
+    lines: String,
+    payments: String,
+    /// One row per product: lines of one product are summed.
+    stock: String,
+    /// One movement per line.
+    movements: String,
+}
+
+#[derive(Serialize)]
+struct StockRow {
+    #[serde(serialize_with = "ser_id")]
+    id: Id,
+    #[serde(serialize_with = "ser_id")]
+    product_id: Id,
+    delta_milli: i64,
+}
+
+impl SaleRows {
+    /// From the sale as it will read: one source for the rows and for the answer.
+    fn of(sale: &SaleRecord) -> Result<Self> {
+        let movements: Vec<StockRow> = sale
+            .lines
+            .iter()
+            .filter_map(|l| Some((l.product_id?, l)))
+            .map(|(product_id, l)| StockRow {
+                id: tills_domain::new_id(),
+                product_id,
+                delta_milli: -(l.quantity_milli.saturating_mul(l.factor)),
+            })
+            .collect();
+        let mut stock: Vec<StockRow> = Vec::new();
+        for m in &movements {
+            match stock.iter_mut().find(|s| s.product_id == m.product_id) {
+                Some(s) => s.delta_milli = s.delta_milli.saturating_add(m.delta_milli),
+                None => stock.push(StockRow { id: m.product_id, product_id: m.product_id, delta_milli: m.delta_milli }),
+            }
+        }
+        Ok(SaleRows {
+            lines: json(&sale.lines)?,
+            payments: json(&sale.payments)?,
+            stock: json(&stock)?,
+            movements: json(&movements)?,
+        })
+    }
+}
+
+/// The sale as `create_sale` wrote it.
+fn written_sale(sale: &NewSale, invoice_number: String, sold_at: Timestamp, now: Timestamp) -> SaleRecord {
+    let lines = sale
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| SaleLineRecord {
+            id: l.id,
+            sale_id: sale.id,
+            position: i as i32,
+            product_id: Some(l.product_id),
+            name: l.name.clone(),
+            barcode: l.barcode.clone(),
+            unit_id: l.unit_id,
+            factor: l.factor,
+            quantity_milli: l.quantity_milli,
+            price: l.price,
+            catalog_price: l.catalog_price,
+            discount: l.discount,
+            tax_rate: l.tax_rate,
+            tax: l.tax,
+            total: l.total,
+        })
+        .collect();
+    let mut payments: Vec<PaymentRecord> = sale
+        .payments
+        .iter()
+        .map(|p| PaymentRecord {
+            id: p.id,
+            sale_id: sale.id,
+            refund_id: None,
+            method: p.method.clone(),
+            amount: p.amount,
+            reference: p.reference.clone(),
+            created_at: now,
+        })
+        .collect();
+    // `load_sale`'s order: created_at, then id.
+    payments.sort_by_key(|p| p.id);
+    SaleRecord {
+        header: SaleHeader {
+            id: sale.id,
+            invoice_number,
+            status: "completed".to_owned(),
+            client_ref: sale.client_ref.as_ref().map(|c| c.0.clone()),
+            customer_id: sale.customer_id,
+            cashier_id: sale.cashier_id,
+            note: sale.note.clone(),
+            subtotal: sale.subtotal,
+            discount_total: sale.discount_total,
+            tax_total: sale.tax_total,
+            total: sale.total,
+            paid: sale.paid,
+            change: sale.change,
+            offline: sale.offline,
+            sold_at,
+            created_at: now,
+            voided_at: None,
+        },
+        lines,
+        payments,
+        refunds: Vec::new(),
+    }
+}
+
+/// The statements of `create_sale` that take many rows at once, per backend. Bound: `$1` the
+/// store, `$2` the JSON rows, then `$3` the sale id (lines, payments, movements), `$4` the time
+/// (payments, movements) and `$5` the cashier (movements).
+pub(crate) struct SaleSql {
+    lines: &'static str,
+    payments: &'static str,
+    lock_stock: Option<&'static str>,
+    take_stock: &'static str,
+    movements: &'static str,
+}
+
+impl PgStore {
+    pub(crate) const SALE_SQL: SaleSql = SaleSql {
+        lines: "INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor, \
+             quantity_milli, price, catalog_price, discount, tax_rate, tax, total) \
+             SELECT $1, r.id, $3, r.position, r.product_id, r.name, r.barcode, r.unit_id, r.factor, r.quantity_milli, \
+             r.price, r.catalog_price, r.discount, r.tax_rate, r.tax, r.total \
+             FROM json_to_recordset($2::json) AS r(id uuid, position integer, product_id uuid, name text, barcode text, \
+             unit_id uuid, factor bigint, quantity_milli bigint, price bigint, catalog_price bigint, discount bigint, \
+             tax_rate integer, tax bigint, total bigint)",
+        payments: "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at) \
+             SELECT $1, r.id, $3, NULL, r.method, r.amount, r.reference, $4 \
+             FROM json_to_recordset($2::json) AS r(id uuid, method text, amount bigint, reference text)",
+        lock_stock: Some(
+            "SELECT p.id FROM products p WHERE p.store_id = $1 AND p.id IN \
+             (SELECT r.product_id FROM json_to_recordset($2::json) AS r(product_id uuid)) ORDER BY p.id FOR UPDATE",
+        ),
+        take_stock: "UPDATE products p SET stock_milli = p.stock_milli + r.delta_milli \
+             FROM json_to_recordset($2::json) AS r(product_id uuid, delta_milli bigint) \
+             WHERE p.store_id = $1 AND p.id = r.product_id",
+        movements: "INSERT INTO stock_movements (store_id, id, product_id, delta_milli, reason, note, sale_id, refund_id, \
+             user_id, created_at) \
+             SELECT $1, r.id, r.product_id, r.delta_milli, 'sale', NULL, $3, NULL, $5, $4 \
+             FROM json_to_recordset($2::json) AS r(id uuid, product_id uuid, delta_milli bigint)",
+    };
+}
+
+impl SqliteStore {
+    pub(crate) const SALE_SQL: SaleSql = SaleSql {
+        lines: "INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor, \
+             quantity_milli, price, catalog_price, discount, tax_rate, tax, total) \
+             SELECT $1, unhex(value ->> 'id'), $3, value ->> 'position', unhex(value ->> 'product_id'), value ->> 'name', \
+             value ->> 'barcode', unhex(value ->> 'unit_id'), value ->> 'factor', value ->> 'quantity_milli', \
+             value ->> 'price', value ->> 'catalog_price', value ->> 'discount', value ->> 'tax_rate', value ->> 'tax', \
+             value ->> 'total' FROM json_each($2)",
+        payments: "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at) \
+             SELECT $1, unhex(value ->> 'id'), $3, NULL, value ->> 'method', value ->> 'amount', value ->> 'reference', $4 \
+             FROM json_each($2)",
+        lock_stock: None,
+        take_stock: "UPDATE products SET stock_milli = stock_milli + (j.value ->> 'delta_milli') FROM json_each($2) AS j \
+             WHERE products.store_id = $1 AND products.id = unhex(j.value ->> 'product_id')",
+        movements: "INSERT INTO stock_movements (store_id, id, product_id, delta_milli, reason, note, sale_id, refund_id, \
+             user_id, created_at) \
+             SELECT $1, unhex(value ->> 'id'), unhex(value ->> 'product_id'), value ->> 'delta_milli', 'sale', NULL, $3, \
+             NULL, $5, $4 FROM json_each($2)",
+    };
+}
 
 fn invoice_number(prefix: &str, n: i64) -> String {
     format!("{prefix}{n:06}")
@@ -434,11 +617,10 @@ macro_rules! impl_sale_repo {
                         None => Err(StorageError::Conflict("client_ref_of_refund")),
                     };
                 }
-                let number: Option<i64> =
-                    sqlx::query_scalar(NEXT_INVOICE).bind(store.as_str()).fetch_optional(&mut *tx).await?;
-                let number = number.ok_or(StorageError::NotFound)?;
-                let prefix: String =
-                    sqlx::query_scalar(INVOICE_PREFIX).bind(store.as_str()).fetch_one(&mut *tx).await?;
+                let sold_at = sale.sold_at.trunc_subsecs(6);
+                let numbered: Option<(i64, String)> =
+                    sqlx::query_as(NEXT_INVOICE).bind(store.as_str()).fetch_optional(&mut *tx).await?;
+                let (number, prefix) = numbered.ok_or(StorageError::NotFound)?;
                 let invoice = invoice_number(&prefix, number);
                 sqlx::query(INSERT_SALE)
                     .bind(store.as_str())
@@ -456,59 +638,42 @@ macro_rules! impl_sale_repo {
                     .bind(sale.paid)
                     .bind(sale.change)
                     .bind(sale.offline)
-                    .bind(sale.sold_at)
+                    .bind(sold_at)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                for (i, l) in sale.lines.iter().enumerate() {
-                    sqlx::query(INSERT_LINE)
-                        .bind(store.as_str())
-                        .bind(l.id)
-                        .bind(sale.id)
-                        .bind(i as i32)
-                        .bind(l.product_id)
-                        .bind(&l.name)
-                        .bind(l.barcode.as_deref())
-                        .bind(l.unit_id)
-                        .bind(l.factor)
-                        .bind(l.quantity_milli)
-                        .bind(l.price)
-                        .bind(l.catalog_price)
-                        .bind(l.discount)
-                        .bind(l.tax_rate)
-                        .bind(l.tax)
-                        .bind(l.total)
-                        .execute(&mut *tx)
-                        .await?;
+                // Lines, payments, stock and movements: one statement each, whatever the size of
+                // the sale (the rows travel as one JSON array).
+                let record = written_sale(&sale, invoice, sold_at, now);
+                let rows = SaleRows::of(&record)?;
+                let sql = &Self::SALE_SQL;
+                sqlx::query(sql.lines).bind(store.as_str()).bind(&rows.lines).bind(sale.id).execute(&mut *tx).await?;
+                sqlx::query(sql.payments)
+                    .bind(store.as_str())
+                    .bind(&rows.payments)
+                    .bind(sale.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                // Stock rows are locked in product order, so two sales never wait on each other
+                // in a cycle (SQLite has one writer at a time and needs no lock).
+                if let Some(lock) = sql.lock_stock {
+                    sqlx::query(lock).bind(store.as_str()).bind(&rows.stock).execute(&mut *tx).await?;
                 }
-                for p in &sale.payments {
-                    sqlx::query(INSERT_PAYMENT)
-                        .bind(store.as_str())
-                        .bind(p.id)
-                        .bind(sale.id)
-                        .bind(None::<Id>)
-                        .bind(&p.method)
-                        .bind(p.amount)
-                        .bind(p.reference.as_deref())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                // Stock in product order, so two sales never wait on each other in a cycle.
-                let mut moves: Vec<(Id, i64)> =
-                    sale.lines.iter().map(|l| (l.product_id, -(l.quantity_milli.saturating_mul(l.factor)))).collect();
-                moves.sort_by_key(|m| m.0);
-                for (product, delta) in moves {
-                    sqlx::query(TAKE_STOCK).bind(store.as_str()).bind(product).bind(delta).execute(&mut *tx).await?;
-                    let change =
-                        StockChange { sale_id: Some(sale.id), ..StockChange::new(StockReason::Sale, sale.cashier_id) };
-                    insert_movement!(tx, store, product, delta, &change, now)?;
-                }
+                sqlx::query(sql.take_stock).bind(store.as_str()).bind(&rows.stock).execute(&mut *tx).await?;
+                sqlx::query(sql.movements)
+                    .bind(store.as_str())
+                    .bind(&rows.movements)
+                    .bind(sale.id)
+                    .bind(now)
+                    .bind(sale.cashier_id)
+                    .execute(&mut *tx)
+                    .await?;
                 for a in &sale.audit {
                     insert_audit!(tx, store, a)?;
                 }
-                let record = Self::load_sale(&mut tx, store, sale.id).await?.ok_or(StorageError::NotFound)?;
                 tx.commit().await?;
+                // What the transaction wrote, as `get_sale` would read it back: no second read.
                 Ok(Idempotent::Created(record))
             }
 

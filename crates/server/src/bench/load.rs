@@ -24,8 +24,8 @@ pub struct BenchOptions {
     /// (operation, weight)
     pub mix: Vec<(Op, u32)>,
     pub password: String,
-    /// Scan every barcode of every store exactly once, in a random order (cold caches: every
-    /// lookup reaches the database), instead of the mix.
+    /// Scan every barcode of every store (products and their 6-packs) exactly once, in a random
+    /// order (cold caches: every lookup reaches the database), instead of the mix.
     pub cold: bool,
 }
 
@@ -128,11 +128,17 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
     let before = cache_counters(&client, &base).await;
     let deadline = Instant::now() + opts.duration;
     let start = Instant::now();
-    // For a cold run: every (store, product) once, shuffled, handed out by one counter.
-    let permutation: Arc<Vec<(usize, usize)>> = Arc::new(if opts.cold {
+    // For a cold run: every barcode of every store once (a product's, and its pack's for every
+    // tenth product), shuffled, handed out by one counter.
+    let permutation: Arc<Vec<(usize, usize, bool)>> = Arc::new(if opts.cold {
         use rand::seq::SliceRandom;
-        let mut all: Vec<(usize, usize)> =
-            tokens.iter().enumerate().flat_map(|(i, _)| (1..=opts.products_per_store).map(move |p| (i, p))).collect();
+        let products = opts.products_per_store;
+        let mut all: Vec<(usize, usize, bool)> = (0..tokens.len())
+            .flat_map(|i| {
+                let packs = (10..=products).step_by(10).map(move |p| (i, p, true));
+                (1..=products).map(move |p| (i, p, false)).chain(packs)
+            })
+            .collect();
         all.shuffle(&mut rand::rng());
         all
     } else {
@@ -149,12 +155,13 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
             let total_weight: u32 = mix.iter().map(|m| m.1).sum();
             while Instant::now() < deadline {
                 if !permutation.is_empty() {
-                    let Some(&(i, p)) = permutation.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) else {
+                    let Some(&(i, p, pack)) = permutation.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    else {
                         break;
                     };
                     let (s, token) = &tokens[i];
-                    let request =
-                        client.get(format!("{base}/api/v1/products/barcode/{}", barcode(*s, p))).bearer_auth(token);
+                    let code = if pack { pack_barcode(*s, p) } else { barcode(*s, p) };
+                    let request = client.get(format!("{base}/api/v1/products/barcode/{code}")).bearer_auth(token);
                     record(&mut tally, Op::Scan, request).await;
                     continue;
                 }

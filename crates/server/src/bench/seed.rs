@@ -1,16 +1,18 @@
-//! `tills seed`: benchmark stores with realistic catalogs, written in one transaction per store,
-//! several stores at a time, with a progress bar.
+//! `tills seed`: benchmark stores with realistic catalogs, written through the importer's bulk
+//! path (one statement per table per batch of 1000 products), several stores at a time, with a
+//! progress bar.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use tills_domain::{Email, Role, StoreId, name_key, new_id};
+use tills_domain::{Id, Role, StoreId, name_key};
 use tills_storage::{
-    CustomerInput, NamedInput, NamedKind, NewAudit, NewStore, NewUser, Pack, ProductDraft, StockChange, StockReason,
-    Store,
+    ImportBatch, ImportCustomer, ImportNamed, ImportProduct, ImportUser, NewStore, Pack, ProductDraft, Store,
 };
+
+type Timestamp = chrono::DateTime<chrono::Utc>;
 
 use super::{barcode, cashier_email, pack_barcode, store_id};
 use crate::auth::password;
@@ -50,7 +52,9 @@ const CATEGORIES: &[&str] = &["Drinks", "Dairy", "Bakery", "Pantry", "Snacks", "
 const BRANDS: &[&str] =
     &["Fizzco", "Alpenquell", "Weidegluck", "Backstube", "Knusper", "Blitzblank", "Obsthof", "Pastaio"];
 
-/// Seeds the stores that do not exist yet; returns how many products were written.
+/// Seeds the stores; returns how many products were written. Ids are derived from the store and
+/// row numbers, and every row is written `ON CONFLICT DO NOTHING` (the importer's bulk path), so a
+/// seed that was stopped midway is completed by running it again.
 pub async fn run(db: Arc<dyn Store>, opts: SeedOptions) -> anyhow::Result<u64> {
     let hash = password::hash(opts.password.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let total = (opts.stores * opts.products_per_store) as u64;
@@ -72,6 +76,10 @@ pub async fn run(db: Arc<dyn Store>, opts: SeedOptions) -> anyhow::Result<u64> {
             bar.inc(opts.products_per_store as u64);
             anyhow::Ok(n)
         });
+        // Surface the first failure at once rather than after every store was tried.
+        while let Some(done) = tasks.try_join_next() {
+            done??;
+        }
     }
     let mut written = 0;
     while let Some(r) = tasks.join_next().await {
@@ -81,21 +89,36 @@ pub async fn run(db: Arc<dyn Store>, opts: SeedOptions) -> anyhow::Result<u64> {
     Ok(written)
 }
 
+/// Products per transaction: large enough that a batch costs a handful of statements, small
+/// enough that one store's batches interleave with the others'.
+const BATCH: usize = 1000;
+
+/// The same id for the same row of the same store in every run.
+fn seed_id(store: &StoreId, table: &str, n: usize) -> Id {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x7f1e_5eed_0000_4000_8000_0000_0000_0001);
+    uuid::Uuid::new_v5(&NAMESPACE, format!("{store}/{table}/{n}").as_bytes())
+}
+
+fn named(store: &StoreId, table: &str, names: &[&str], now: Timestamp) -> Vec<ImportNamed> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ImportNamed {
+            id: seed_id(store, table, i),
+            name: (*name).to_owned(),
+            name_key: name_key(name),
+            parent_id: None,
+            legacy_id: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect()
+}
+
 async fn seed_store(db: &Arc<dyn Store>, s: usize, opts: &SeedOptions, hash: &str) -> anyhow::Result<u64> {
     let id = StoreId::parse(&store_id(s)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if db.get_store(&id).await?.is_some() {
-        return Ok(0);
-    }
-    let user = |email: String, role| -> anyhow::Result<NewUser> {
-        Ok(NewUser {
-            id: new_id(),
-            email: Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?,
-            name: format!("{role} of {id}"),
-            role,
-            password_hash: hash.to_owned(),
-        })
-    };
-    let store = NewStore {
+    let now = tills_domain::now();
+    db.import_store(&NewStore {
         id: id.clone(),
         name: format!("Bench Store {s}"),
         currency: "USD".into(),
@@ -103,73 +126,97 @@ async fn seed_store(db: &Arc<dyn Store>, s: usize, opts: &SeedOptions, hash: &st
         timezone: "UTC".into(),
         prices_include_tax: false,
         invoice_prefix: "B-".into(),
+    })
+    .await?;
+
+    let user = |n: usize, email: String, role: Role| ImportUser {
+        id: seed_id(&id, "users", n),
+        name: format!("{role} of {id}"),
+        email,
+        role: role.as_str().to_owned(),
+        password_hash: hash.to_owned(),
+        active: true,
+        legacy_id: None,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
     };
-    db.create_store(store, user(format!("admin@{id}.test"), Role::Admin)?, NewAudit::new("store.create")).await?;
-    db.create_user(&id, user(cashier_email(s), Role::Cashier)?, NewAudit::new("user.create")).await?;
-    let named = async |kind, name: &str| -> anyhow::Result<tills_domain::Id> {
-        let new = new_id();
-        db.create_named(&id, kind, new, &NamedInput { name: name.into(), key: name_key(name), parent_id: None })
-            .await?;
-        Ok(new)
+    let categories = named(&id, "categories", CATEGORIES, now);
+    let brands = named(&id, "brands", BRANDS, now);
+    let units = named(&id, "units", &["Piece", "6-pack"], now);
+    let (piece, six) = (units[0].id, units[1].id);
+    let customers = (1..=opts.customers_per_store)
+        .map(|c| {
+            let name = format!("Customer {c}");
+            ImportCustomer {
+                id: seed_id(&id, "customers", c),
+                name_key: name_key(&name),
+                name,
+                phone: format!("+1555{:04}{:04}", s % 10_000, c % 10_000),
+                email: None,
+                note: None,
+                legacy_id: None,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            }
+        })
+        .collect();
+    let mut first = ImportBatch {
+        users: vec![user(0, format!("admin@{id}.test"), Role::Admin), user(1, cashier_email(s), Role::Cashier)],
+        categories: categories.clone(),
+        brands: brands.clone(),
+        units,
+        customers,
+        ..ImportBatch::default()
     };
-    let mut categories = Vec::new();
-    for c in CATEGORIES {
-        categories.push(named(NamedKind::Category, c).await?);
-    }
-    let mut brands = Vec::new();
-    for b in BRANDS {
-        brands.push(named(NamedKind::Brand, b).await?);
-    }
-    let piece = named(NamedKind::Unit, "Piece").await?;
-    let six = named(NamedKind::Unit, "6-pack").await?;
-    let items: Vec<(tills_domain::Id, ProductDraft, i64)> = (1..=opts.products_per_store)
-        .map(|p| {
-            let name = format!("{} {} {}", WORDS[p % WORDS.len()], SIZES[(p / WORDS.len()) % SIZES.len()], p);
-            let price = 49 + ((p * 37) % 1950) as i64;
-            let units = if p % 10 == 0 {
-                vec![Pack {
-                    unit_id: six,
-                    barcode: Some(pack_barcode(s, p)),
-                    factor: 6,
-                    price: Some(price * 6 * 9 / 10),
-                }]
-            } else {
-                vec![]
-            };
-            let draft = ProductDraft {
+
+    let product = |p: usize| {
+        let name = format!("{} {} {}", WORDS[p % WORDS.len()], SIZES[(p / WORDS.len()) % SIZES.len()], p);
+        let price = 49 + ((p * 37) % 1950) as i64;
+        let (units, pack_ids) = if p.is_multiple_of(10) {
+            let pack =
+                Pack { unit_id: six, barcode: Some(pack_barcode(s, p)), factor: 6, price: Some(price * 6 * 9 / 10) };
+            (vec![pack], vec![seed_id(&id, "product_units", p)])
+        } else {
+            (vec![], vec![])
+        };
+        ImportProduct {
+            id: seed_id(&id, "products", p),
+            draft: ProductDraft {
                 name_key: name_key(&name),
                 name,
                 sku: Some(format!("SKU-{p:06}")),
                 price,
                 cost: Some(price * 6 / 10),
-                tax_rate: if p % 3 == 0 { 700 } else { 1900 },
-                category_id: Some(categories[p % categories.len()]),
-                brand_id: Some(brands[p % brands.len()]),
+                tax_rate: if p.is_multiple_of(3) { 700 } else { 1900 },
+                category_id: Some(categories[p % categories.len()].id),
+                brand_id: Some(brands[p % brands.len()].id),
                 unit_id: Some(piece),
                 barcode: Some(barcode(s, p)),
                 alternate_barcodes: vec![],
                 units,
                 active: true,
-                show_in_quick_products: p % 100 == 0,
-            };
-            (new_id(), draft, 1_000_000)
-        })
-        .collect();
-    let change = StockChange { note: Some("seed".into()), ..StockChange::new(StockReason::Stocktake, None) };
+                show_in_quick_products: p.is_multiple_of(100),
+            },
+            pack_ids,
+            stock_milli: 1_000_000,
+            legacy_id: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            stock_movement_id: seed_id(&id, "stock_movements", p),
+        }
+    };
     let mut written = 0;
-    for chunk in items.chunks(1000) {
-        written += db.create_products(&id, chunk, change.clone()).await?;
+    let numbers: Vec<usize> = (1..=opts.products_per_store).collect();
+    for chunk in numbers.chunks(BATCH) {
+        let mut batch = std::mem::take(&mut first);
+        batch.products = chunk.iter().map(|&p| product(p)).collect();
+        written += db.import_batch(&id, &batch).await?.products;
     }
-    for c in 1..=opts.customers_per_store {
-        let name = format!("Customer {c}");
-        let input = CustomerInput {
-            name_key: name_key(&name),
-            name,
-            phone: format!("+1555{:04}{:04}", s % 10_000, c % 10_000),
-            email: None,
-            note: None,
-        };
-        db.create_customer(&id, new_id(), &input).await?;
+    if !first.is_empty() {
+        db.import_batch(&id, &first).await?;
     }
     Ok(written)
 }

@@ -1,9 +1,12 @@
-//! The in-process tier: moka, bounded in entries, entries living `ttl`.
+//! The in-process tier: moka, bounded in memory, entries living `ttl` — or a couple of seconds
+//! while the invalidation channel is down, since other instances' writes are not heard then.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use moka::Expiry;
 use moka::future::Cache;
 use tills_storage::{StorageError, StoreId};
 
@@ -11,12 +14,40 @@ use super::{Cached, Source};
 
 type Key = (StoreId, String);
 
+/// How long an entry lives while the invalidation channel is down.
+pub const UNHEARD_TTL: Duration = Duration::from_secs(2);
+
 #[derive(Clone)]
 struct Entry {
     /// When the load that produced it began: older than a fence means possibly stale.
     loaded_at: Instant,
     value: Cached,
     source: Source,
+    ttl: Duration,
+}
+
+impl Entry {
+    /// Roughly what the entry holds in memory, for the tier's bound in bytes: the product's
+    /// strings, its rendered answer (about as long again), and the fixed parts.
+    fn weight(&self, key: &Key) -> u32 {
+        let product = self.value.as_ref().map_or(0, |m| {
+            let p = &m.product;
+            let text = p.name.len()
+                + p.sku.as_ref().map_or(0, String::len)
+                + p.barcode.as_ref().map_or(0, String::len)
+                + p.alternate_barcodes.iter().map(String::len).sum::<usize>();
+            1024 + 2 * text + 160 * p.units.len()
+        });
+        (160 + key.0.as_str().len() + key.1.len() + product).try_into().unwrap_or(u32::MAX)
+    }
+}
+
+struct PerEntryTtl;
+
+impl Expiry<Key, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _: &Key, entry: &Entry, _: Instant) -> Option<Duration> {
+        Some(entry.ttl)
+    }
 }
 
 /// In-process entries with invalidation fences (see the module docs of `cache`).
@@ -25,17 +56,46 @@ pub struct MemoryTier {
     entries: Cache<Key, Entry>,
     barcode_fences: moka::sync::Cache<Key, Instant>,
     store_fences: moka::sync::Cache<StoreId, Instant>,
+    ttl: Duration,
+    /// Whether this instance hears the others' invalidations (always, without Redis: there is
+    /// no other instance to hear).
+    heard: Arc<AtomicBool>,
 }
 
 impl MemoryTier {
-    pub fn new(max_entries: u64, ttl: Duration) -> Self {
+    /// At most `max_bytes` (estimated) of entries, each living `ttl`.
+    pub fn new(max_bytes: u64, ttl: Duration) -> Self {
         // A fence must outlive every entry it could refuse.
         let fence_ttl = ttl + Duration::from_secs(5);
         MemoryTier {
-            entries: Cache::builder().max_capacity(max_entries).time_to_live(ttl).build(),
-            barcode_fences: moka::sync::Cache::builder().max_capacity(max_entries).time_to_live(fence_ttl).build(),
+            entries: Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|k: &Key, e: &Entry| e.weight(k))
+                .expire_after(PerEntryTtl)
+                .build(),
+            barcode_fences: moka::sync::Cache::builder().max_capacity(1_000_000).time_to_live(fence_ttl).build(),
             store_fences: moka::sync::Cache::builder().max_capacity(1_000_000).time_to_live(fence_ttl).build(),
+            ttl,
+            heard: Arc::new(AtomicBool::new(true)),
         }
+    }
+
+    /// The invalidation channel is (again) connected: whatever was loaded before may have missed
+    /// a message, so it all goes; new entries live the full `ttl`.
+    pub fn channel_up(&self) {
+        self.entries.invalidate_all();
+        self.heard.store(true, Ordering::SeqCst);
+    }
+
+    /// The invalidation channel is lost (or not connected yet): everything goes, and until it
+    /// is back new entries live [`UNHEARD_TTL`].
+    pub fn channel_down(&self) {
+        self.heard.store(false, Ordering::SeqCst);
+        self.entries.invalidate_all();
+    }
+
+    fn entry_ttl(&self) -> Duration {
+        if self.heard.load(Ordering::SeqCst) { self.ttl } else { self.ttl.min(UNHEARD_TTL) }
     }
 
     fn fresh(&self, key: &Key, e: &Entry) -> bool {
@@ -61,13 +121,15 @@ impl MemoryTier {
     {
         let key = (store.clone(), barcode.to_owned());
         let loaded_at = Instant::now();
-        let entry =
-            self.entries
-                .try_get_with(key.clone(), async move {
-                    loader.await.map(|(value, source)| Entry { loaded_at, value, source })
-                })
-                .await
-                .map_err(|e: Arc<StorageError>| (*e).clone())?;
+        // Decided when the load begins: a load that began unheard stays short-lived.
+        let ttl = self.entry_ttl();
+        let entry = self
+            .entries
+            .try_get_with(key.clone(), async move {
+                loader.await.map(|(value, source)| Entry { loaded_at, value, source, ttl })
+            })
+            .await
+            .map_err(|e: Arc<StorageError>| (*e).clone())?;
         // A stale entry that slipped in (its load began before a fence) answers this caller but
         // no later one.
         if !self.fresh(&key, &entry) {
@@ -86,11 +148,6 @@ impl MemoryTier {
     pub fn fence_store(&self, store: &StoreId) {
         self.store_fences.insert(store.clone(), Instant::now());
     }
-
-    /// Drops every entry (after a lost connection to the invalidation channel).
-    pub fn clear(&self) {
-        self.entries.invalidate_all();
-    }
 }
 
 #[cfg(test)]
@@ -105,7 +162,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_misses_load_once() {
-        let tier = MemoryTier::new(100, Duration::from_secs(20));
+        let tier = MemoryTier::new(1 << 20, Duration::from_secs(20));
         let loads = Arc::new(AtomicUsize::new(0));
         let mut handles = Vec::new();
         for _ in 0..50 {
@@ -129,7 +186,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_load_that_began_before_an_invalidation_is_not_served_after_it() {
-        let tier = MemoryTier::new(100, Duration::from_secs(20));
+        let tier = MemoryTier::new(1 << 20, Duration::from_secs(20));
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
         let t = tier.clone();
@@ -149,5 +206,28 @@ mod tests {
         tier.fence_store(&store());
         tier.load(&store(), "1", async { Ok((None, Source::Database)) }).await.unwrap();
         assert!(tier.get(&store(), "1").await.is_some(), "loads after the fence are served");
+    }
+
+    #[tokio::test]
+    async fn entries_loaded_while_other_instances_are_unheard_live_two_seconds() {
+        let tier = MemoryTier::new(1 << 20, Duration::from_secs(300));
+        let load = |code: &'static str| {
+            let tier = tier.clone();
+            async move { tier.load(&store(), code, async { Ok((None, Source::Database)) }).await.unwrap() }
+        };
+        tier.channel_down();
+        load("5").await;
+        assert!(tier.get(&store(), "5").await.is_some());
+        tier.channel_up();
+        assert!(tier.get(&store(), "5").await.is_none(), "the channel's return drops what was loaded unheard");
+        load("6").await;
+        tier.channel_down();
+        load("7").await;
+        tokio::time::sleep(UNHEARD_TTL + Duration::from_millis(300)).await;
+        assert!(tier.get(&store(), "7").await.is_none(), "loaded unheard: gone after two seconds");
+        tier.channel_up();
+        load("8").await;
+        tokio::time::sleep(UNHEARD_TTL + Duration::from_millis(300)).await;
+        assert!(tier.get(&store(), "8").await.is_some(), "loaded while heard: lives the full ttl");
     }
 }

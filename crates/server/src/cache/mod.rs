@@ -23,8 +23,10 @@
 mod memory;
 mod redis_tier;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
 
 use tills_storage::{BarcodeMatch, ProductRecord, StorageError, Store, StoreId};
 
@@ -35,15 +37,16 @@ pub use redis_tier::{RedisConfig, RedisTier};
 #[derive(Debug, Clone)]
 pub struct CacheConfig {
     pub redis: Option<RedisConfig>,
-    /// How long an in-process entry lives: bounds how long a lost invalidation message can keep
-    /// a stale answer on another instance.
+    /// How long an in-process entry lives while this instance hears the others' invalidations
+    /// (while it does not, entries live two seconds).
     pub memory_ttl: Duration,
-    pub memory_entries: u64,
+    /// The in-process tier's bound, in (estimated) bytes.
+    pub memory_bytes: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { redis: None, memory_ttl: Duration::from_secs(20), memory_entries: 200_000 }
+        CacheConfig { redis: None, memory_ttl: Duration::from_secs(300), memory_bytes: 1 << 30 }
     }
 }
 
@@ -66,7 +69,36 @@ impl Source {
 }
 
 /// A cached answer for one barcode of one store (`None`: no such barcode).
-pub type Cached = Option<Arc<BarcodeMatch>>;
+pub type Cached = Option<Arc<CachedMatch>>;
+
+/// A product found by barcode, as the cache keeps it: the match, and the scan's JSON answer,
+/// rendered by the first scan that needs it and then shared by every later hit (a hit then
+/// costs no serialization and no allocation for the body).
+#[derive(Debug)]
+pub struct CachedMatch {
+    found: BarcodeMatch,
+    scan_body: OnceLock<Bytes>,
+}
+
+impl CachedMatch {
+    /// The scan's answer for this match, rendered by `render` once.
+    pub fn scan_body(&self, render: impl FnOnce(&BarcodeMatch) -> Bytes) -> Bytes {
+        self.scan_body.get_or_init(|| render(&self.found)).clone()
+    }
+}
+
+impl From<BarcodeMatch> for CachedMatch {
+    fn from(found: BarcodeMatch) -> Self {
+        CachedMatch { found, scan_body: OnceLock::new() }
+    }
+}
+
+impl std::ops::Deref for CachedMatch {
+    type Target = BarcodeMatch;
+    fn deref(&self) -> &BarcodeMatch {
+        &self.found
+    }
+}
 
 pub struct ProductCache {
     db: Arc<dyn Store>,
@@ -77,7 +109,7 @@ pub struct ProductCache {
 impl ProductCache {
     /// Fails only on a malformed Redis URL; a Redis that is down is reconnected to later.
     pub fn new(db: Arc<dyn Store>, config: &CacheConfig) -> Result<Arc<Self>, String> {
-        let memory = MemoryTier::new(config.memory_entries, config.memory_ttl);
+        let memory = MemoryTier::new(config.memory_bytes, config.memory_ttl);
         let redis = match &config.redis {
             Some(c) => Some(RedisTier::new(c.clone(), memory.clone()).map_err(|e| format!("REDIS_URL: {e}"))?),
             None => None,
@@ -138,10 +170,10 @@ impl ProductCache {
                 }
             }
         }
-        let value = self.db.find_by_barcode(store, barcode).await?.map(Arc::new);
+        let value = self.db.find_by_barcode(store, barcode).await?.map(|m| Arc::new(m.into()));
         let value = checked(store, value);
         if let (Some(redis), Some(observed)) = (&self.redis, seen)
-            && let Err(e) = redis.fill(store, barcode, &observed, value.as_deref()).await
+            && let Err(e) = redis.fill(store, barcode, &observed, value.as_deref().map(|m| &**m)).await
         {
             metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error")
                 .increment(1);

@@ -88,6 +88,8 @@ impl RedisTier {
         let url = RedisUrl::parse(&config.url)?;
         let timeouts = Timeouts { connect: Duration::from_millis(500), response: config.timeout };
         let conn = RedisConn::lazy(&url, timeouts).map_err(|e| e.to_string())?;
+        // Until the invalidation channel is subscribed, other instances' writes go unheard.
+        memory.channel_down();
         let instance = tills_domain::new_id().to_string();
         let pending = Arc::new(Mutex::new(Vec::new()));
         tokio::spawn(subscribe(url, memory, instance.clone()));
@@ -133,7 +135,7 @@ impl RedisTier {
                 return Ok(Read::Hit(None));
             }
             if let Ok(found) = serde_json::from_str::<BarcodeMatch>(payload) {
-                return Ok(Read::Hit(Some(Arc::new(found))));
+                return Ok(Read::Hit(Some(Arc::new(found.into()))));
             }
         }
         Ok(Read::Miss(Observed { value, generation }))
@@ -270,7 +272,7 @@ async fn listen(node: &str, memory: &MemoryTier, instance: &str) -> bool {
             return false;
         }
     };
-    memory.clear();
+    memory.channel_up();
     let mut messages = pubsub.into_on_message();
     while let Some(msg) = messages.next().await {
         let Ok(payload) = msg.get_payload::<String>() else { continue };
@@ -285,6 +287,6 @@ async fn listen(node: &str, memory: &MemoryTier, instance: &str) -> bool {
         }
     }
     tracing::warn!(node = %redact(node), "lost the cache invalidation channel; subscribing again");
-    memory.clear();
+    memory.channel_down();
     true
 }

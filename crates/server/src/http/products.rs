@@ -1,13 +1,17 @@
 //! Products: CRUD, lists, stock, and the scan (`GET /api/v1/products/barcode/{barcode}`).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tills_domain::{Embedded, Id, Quantity, name_key, new_id};
 use tills_storage::{
-    NewAudit, Pack, ProductAfter, ProductFilter, ProductRecord, ProductSort, StockChange, StockMovement, StockReason,
+    BarcodeMatch, NewAudit, Pack, ProductAfter, ProductFilter, ProductRecord, ProductSort, StockChange, StockMovement,
+    StockReason,
 };
 
 use crate::auth::StoreCaller;
@@ -389,23 +393,33 @@ pub async fn invalidate_cache(State(state): State<AppState>, caller: StoreCaller
         (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
-pub async fn scan(
-    State(state): State<AppState>,
-    caller: StoreCaller,
-    Path(code): Path<String>,
-) -> ApiResult<Json<ScanView>> {
+pub async fn scan(State(state): State<AppState>, caller: StoreCaller, Path(code): Path<String>) -> ApiResult<Response> {
     let settings = state.access.store(&state.store, &caller.store).await?.ok_or(ApiError::NotFound)?;
     let scanned = scan::scan(&state, &caller.store, &settings, &code).await?;
-    let product = &scanned.found.product;
-    let embedded = scanned.embedded.map(|e| match e {
+    let Some(embedded) = scanned.embedded else {
+        // The hot path: the answer depends on the cache entry alone, so it is rendered once.
+        let body = scanned.found.scan_body(|found| render(&scan_view(found, None)));
+        return Ok(([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response());
+    };
+    let embedded = match embedded {
         Embedded::Weight(q) => json!({"kind": "weight", "quantity": q}),
         Embedded::Price(p) => json!({"kind": "price", "price": p}),
-    });
-    Ok(Json(ScanView {
+    };
+    Ok(Json(scan_view(&scanned.found, Some(embedded))).into_response())
+}
+
+fn scan_view(found: &BarcodeMatch, embedded: Option<serde_json::Value>) -> ScanView {
+    let product = &found.product;
+    ScanView {
         product: ProductView::from(product),
-        unit: scanned.found.pack.as_ref().map(|p| pack_view(product.price, p)),
+        unit: found.pack.as_ref().map(|p| pack_view(product.price, p)),
         embedded,
-    }))
+    }
+}
+
+fn render(view: &ScanView) -> Bytes {
+    // Serializing plain structs of strings and integers cannot fail.
+    serde_json::to_vec(view).map(Bytes::from).unwrap_or_default()
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

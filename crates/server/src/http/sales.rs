@@ -253,24 +253,32 @@ pub async fn create(
     JsonBytes(raw): JsonBytes,
 ) -> ApiResult<Response> {
     let (body, hash) = checkout::parse_sale(&raw)?;
-    // A retry finds its sale before anything else is checked: the catalog may have changed.
-    if let Some(client_ref) = &body.client_ref {
-        let client_ref = checkout::valid_client_ref(client_ref)?;
-        if let Some((kind, stored_hash, id)) = state.store.find_client_ref(&caller.store, &client_ref).await? {
-            return replay(&state, &caller, &kind, stored_hash == hash, id).await;
-        }
+    let client_ref = body.client_ref.as_deref().map(checkout::valid_client_ref).transpose()?;
+    let sold = async {
+        let settings = state.settings(&caller.store).await?;
+        checkout::check_customer(&state, &caller.store, body.customer_id).await?;
+        let cart = checkout::price_cart(&state, &caller, &settings, &body).await?;
+        let (payments, paid, change) =
+            checkout::take_payments(cart.totals.total, body.payments.as_deref().unwrap_or(&[]))?;
+        let sale = checkout::new_sale(&caller, &body, hash.clone(), cart, payments, paid, change)?;
+        Ok::<_, ApiError>(state.store.create_sale(&caller.store, sale).await?)
     }
-    let settings = state.settings(&caller.store).await?;
-    checkout::check_customer(&state, &caller.store, body.customer_id).await?;
-    let cart = checkout::price_cart(&state, &caller, &settings, &body).await?;
-    let (payments, paid, change) = checkout::take_payments(cart.totals.total, body.payments.as_deref().unwrap_or(&[]))?;
-    let sale = checkout::new_sale(&caller, &body, hash, cart, payments, paid, change)?;
-    match state.store.create_sale(&caller.store, sale).await? {
-        Idempotent::Created(sale) => Ok((StatusCode::CREATED, Json(SaleView::from(&sale))).into_response()),
-        Idempotent::Replayed { existing, same_request: true } => {
+    .await;
+    match sold {
+        Ok(Idempotent::Created(sale)) => Ok((StatusCode::CREATED, Json(SaleView::from(&sale))).into_response()),
+        Ok(Idempotent::Replayed { existing, same_request: true }) => {
             Ok((StatusCode::OK, Json(SaleView::from(&existing))).into_response())
         }
-        Idempotent::Replayed { .. } => Err(mismatch()),
+        Ok(Idempotent::Replayed { .. }) => Err(mismatch()),
+        // A retry gets its sale even when the catalog changed since and pricing it again fails;
+        // the lookup is paid only by requests that fail (create_sale finds the others' twins).
+        Err(e) => match &client_ref {
+            Some(client_ref) => match state.store.find_client_ref(&caller.store, client_ref).await? {
+                Some((kind, stored_hash, id)) => replay(&state, &caller, &kind, stored_hash == hash, id).await,
+                None => Err(e),
+            },
+            None => Err(e),
+        },
     }
 }
 

@@ -1,7 +1,9 @@
 //! The scan: a barcode to a product, a pack, or a scale label's item with its weight or price.
 
 use tills_domain::{Embedded, decode_scale_label};
-use tills_storage::{BarcodeMatch, StoreId, StoreRecord};
+use tills_storage::{StoreId, StoreRecord};
+
+use crate::cache::CachedMatch;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -9,7 +11,7 @@ use crate::state::AppState;
 /// What a scan found.
 #[derive(Debug, Clone)]
 pub struct Scanned {
-    pub found: std::sync::Arc<BarcodeMatch>,
+    pub found: std::sync::Arc<CachedMatch>,
     pub embedded: Option<Embedded>,
 }
 

@@ -15,6 +15,7 @@ mod smoke;
 
 mod audit;
 mod auth;
+mod bench;
 mod cross_store;
 mod errors;
 mod ops;

@@ -628,3 +628,30 @@ async fn csv_export_streams_every_line(app: TestApp) {
     assert_eq!(other.text().await.unwrap().lines().count(), 1, "only the header for another store");
 }
 both_backends!(csv_export_streams_every_line);
+
+/// A sale's answer is built from what its transaction wrote, without reading it back: it must be
+/// exactly what a later read returns — the same product twice, a pack, split payments, and an
+/// offline time finer than the database keeps.
+async fn the_answer_to_a_sale_is_what_is_stored(app: TestApp) {
+    let shop = shop(&app).await;
+    let sold_at =
+        (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let body = json!({"clientRef": "same-as-stored", "offline": true, "soldAt": sold_at,
+                   "lines": [{"barcode": "5449000000996", "quantity": 2}, {"barcode": "5449000000997"},
+                             {"productId": shop.cola, "quantity": 3}],
+                   "payments": [{"method": "card", "amount": 1000, "reference": "visa-1"}, {"method": "cash", "amount": 10000}]});
+    let sale = app.post("/api/v1/sales", &shop.cashier, body.clone()).await.expect(201);
+    let id = sale["id"].as_str().unwrap();
+    let stored = app.get(&format!("/api/v1/sales/{id}"), &shop.cashier).await.expect(200);
+    assert_eq!(sale, stored);
+    // 2 + 24 + 3 colas left the shelf, as three movements.
+    let cola = app.get(&format!("/api/v1/products/{}", shop.cola), &shop.admin).await.expect(200);
+    assert_eq!(cola["stock"], 100 - 29);
+    let moves = app.get(&format!("/api/v1/products/{}/stock-movements", shop.cola), &shop.admin).await.expect(200);
+    let of_sale: Vec<&Value> = moves["items"].as_array().unwrap().iter().filter(|m| m["saleId"] == id).collect();
+    assert_eq!(of_sale.len(), 3, "{moves}");
+    assert!(of_sale.iter().all(|m| m["reason"] == "sale"));
+    let replay = app.post("/api/v1/sales", &shop.cashier, body).await;
+    assert_eq!(replay.body, stored);
+}
+both_backends!(the_answer_to_a_sale_is_what_is_stored);

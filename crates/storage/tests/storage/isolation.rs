@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, Executor, Row};
 use tills_domain::{Email, Role};
-use tills_storage::{NewAudit, PgStore, PoolConfig, StorageError, UserChanges};
+use tills_storage::{NewAudit, PgStore, PoolConfig, ProductDraft, StorageError, UserChanges};
 use tills_testkit::{Backend, TestDb};
 
 use crate::{Ctx, both_backends, make_store, new_user, sid};
@@ -105,4 +105,50 @@ async fn owner_pool_exec(db: &TestDb, sql: &'static str) -> Result<u64, sqlx::Er
             pool.execute(sql).await.map(|r| r.rows_affected())
         }
     }
+}
+
+/// The scan reads through `tills_scan` in one statement, outside any transaction of ours: it
+/// answers only the named store's barcode, and its store setting ends with the statement, so the
+/// connection's next query is unscoped again (sees nothing).
+#[tokio::test]
+async fn the_one_round_trip_scan_is_scoped_and_leaves_nothing_behind() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = tills_storage::connect(&db.url, &PoolConfig::default()).await.unwrap();
+    for (s, price) in [("scan-a", 100), ("scan-b", 200)] {
+        make_store(&store, s).await;
+        let draft = ProductDraft {
+            name: format!("Milk {s}"),
+            name_key: format!("milk {s}"),
+            sku: None,
+            price,
+            cost: None,
+            tax_rate: 0,
+            category_id: None,
+            brand_id: None,
+            unit_id: None,
+            barcode: Some("4006381333931".into()),
+            alternate_barcodes: vec![],
+            units: vec![],
+            active: true,
+            show_in_quick_products: false,
+        };
+        store.create_product(&sid(s), tills_domain::new_id(), &draft, 0, None).await.unwrap();
+    }
+    for (s, price) in [("scan-a", 100), ("scan-b", 200)] {
+        let found = store.find_by_barcode(&sid(s), "4006381333931").await.unwrap().expect("scanned");
+        assert_eq!((found.product.store_id.as_str(), found.product.price), (s, price));
+    }
+    assert!(store.find_by_barcode(&sid("scan-c"), "4006381333931").await.unwrap().is_none());
+
+    // One connection: the scan, then the same connection's next statements.
+    let pg = PgStore::connect(&db.url, &PoolConfig { max_connections: 1, ..PoolConfig::default() }).await.unwrap();
+    let pool = pg.pool();
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM tills_scan('scan-a', '4006381333931')").fetch_one(pool).await.unwrap();
+    assert_eq!(n, 1);
+    let setting: Option<String> =
+        sqlx::query_scalar("SELECT NULLIF(current_setting('tills.store_id', true), '')").fetch_one(pool).await.unwrap();
+    assert_eq!(setting, None, "the store setting ended with the scan's statement");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(pool).await.unwrap();
+    assert_eq!(n, 0, "an unscoped query after a scan sees no rows");
 }

@@ -1,0 +1,94 @@
+//! The load-test tools: `tills seed` writes exactly what `tills bench` derives by itself, a second
+//! seed changes nothing, and the bench drives a real server with every operation succeeding.
+
+use std::time::Duration;
+
+use tills_server::bench::{self, load, seed};
+
+use crate::both_backends;
+use crate::helpers::TestApp;
+
+const PRODUCTS: usize = 30;
+
+fn seed_options() -> seed::SeedOptions {
+    seed::SeedOptions {
+        stores: 2,
+        products_per_store: PRODUCTS,
+        customers_per_store: 5,
+        password: bench::DEFAULT_PASSWORD.into(),
+        parallel: 2,
+    }
+}
+
+async fn seeded_stores_serve_the_bench(app: TestApp) {
+    assert_eq!(seed::run(app.store.clone(), seed_options()).await.unwrap(), 2 * PRODUCTS as u64);
+    // A stopped seed is completed by running it again: the same ids, nothing written twice.
+    assert_eq!(seed::run(app.store.clone(), seed_options()).await.unwrap(), 0);
+
+    let token = app.login(Some("bench-0002"), &bench::cashier_email(2), bench::DEFAULT_PASSWORD).await;
+    let scan = app.get(&format!("/api/v1/products/barcode/{}", bench::barcode(2, 7)), &token).await.expect(200);
+    // The seed prices product p at 49 + (p × 37 mod 1950) cents.
+    assert_eq!(scan["product"]["price"], 49 + 7 * 37);
+    assert_eq!(scan["product"]["stock"], 1000);
+    let pack = app.get(&format!("/api/v1/products/barcode/{}", bench::pack_barcode(2, 10)), &token).await.expect(200);
+    assert_eq!(pack["unit"]["factor"], 6);
+    // The barcode scheme includes the store: store 1's codes are unknown in store 2.
+    app.get(&format!("/api/v1/products/barcode/{}", bench::barcode(1, 7)), &token).await.expect_error(404, "not_found");
+    let customers = app.get("/api/v1/customers?limit=100", &token).await.expect(200);
+    assert_eq!(customers["items"].as_array().map(Vec::len), Some(5));
+
+    let report = load::run(load::BenchOptions {
+        url: app.base.clone(),
+        stores: 2,
+        products_per_store: PRODUCTS,
+        duration: Duration::from_millis(1500),
+        concurrency: 4,
+        mix: load::parse_mix("scan=6,search=2,sale=2").unwrap(),
+        password: bench::DEFAULT_PASSWORD.into(),
+        cold: false,
+    })
+    .await
+    .unwrap();
+    for op in ["scan", "search", "sale"] {
+        let o = &report.operations[op];
+        assert!(o.requests > 0, "{op}: no request was made");
+        assert!(o.errors.is_empty(), "{op}: {:?}", o.errors);
+        assert!(o.p50_ms <= o.p99_ms && o.p99_ms <= o.max_ms, "{op}: percentiles out of order");
+    }
+    assert!(report.cache_hit_rate.is_some_and(|r| (0.0..=1.0).contains(&r)));
+
+    // --cold: every barcode once — each product's and each tenth product's pack — and stops.
+    let cold = load::run(load::BenchOptions {
+        url: app.base.clone(),
+        stores: 2,
+        products_per_store: PRODUCTS,
+        duration: Duration::from_secs(60),
+        concurrency: 4,
+        mix: load::parse_mix("scan=1").unwrap(),
+        password: bench::DEFAULT_PASSWORD.into(),
+        cold: true,
+    })
+    .await
+    .unwrap();
+    let scans = &cold.operations["scan"];
+    assert_eq!(scans.requests, 2 * (PRODUCTS as u64 + PRODUCTS as u64 / 10));
+    assert!(scans.errors.is_empty(), "{:?}", scans.errors);
+
+    // Every sale the bench counted is in the books of the store it was sold in, numbered 1..n.
+    let mut sold = 0;
+    for s in 1..=2 {
+        let token = app
+            .login(Some(&bench::store_id(s)), &format!("admin@{}.test", bench::store_id(s)), bench::DEFAULT_PASSWORD)
+            .await;
+        let day = chrono::Utc::now().format("%Y-%m-%d");
+        let daily = app.get(&format!("/api/v1/reports/daily?date={day}"), &token).await.expect(200);
+        let count = daily["salesCount"].as_u64().unwrap();
+        if count > 0 {
+            assert_eq!(daily["firstInvoice"], "B-000001");
+            assert_eq!(daily["lastInvoice"], format!("B-{count:06}"));
+        }
+        sold += count;
+    }
+    assert_eq!(sold, report.operations["sale"].requests);
+}
+both_backends!(seeded_stores_serve_the_bench);
