@@ -317,6 +317,10 @@ def cpu(ps):
         except (OSError, IndexError):
             pass
     return out
+def machine_busy():
+    """CPU seconds every core of the machine spent busy, from /proc/stat."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return (sum(f[:8]) - f[3] - f[4]) / tick
 def spent(start, end):
     """CPU seconds between two snapshots: processes that appeared meanwhile count whole; the
     ones that ended meanwhile are lost (pooled connections live long, so few are)."""
@@ -346,6 +350,7 @@ def measure():
     proc = subprocess.Popen(body, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     def snapshot():
         g = {k: cpu(v) for k, v in groups().items()}
+        g["machine"] = {0: machine_busy()}
         g["bench client"] = cpu([proc.pid])  # a zombie still reports its times until reaped
         return g
     def sample():
@@ -370,6 +375,8 @@ def measure():
     start_t, start = min(samples, key=lambda s: abs(s[0] - (end_t - report["durationS"])))
     cpu_s = {k: round(spent(start[k], end[k]), 2) for k in end}
     cpu_s["window s"] = round(end_t - start_t, 2)
+    # What the machine spent beyond the parts measured: anything else running at the time.
+    cpu_s["other"] = round(cpu_s.pop("machine") - sum(v for k, v in cpu_s.items() if k != "window s"), 2)
     lookups = (c1[0] - c0[0]) + (c1[1] - c0[1])
     hit = ((c1[0] - c0[0]) + (c1[2] - c0[2])) / lookups if lookups > 0 else None
     return report, cpu_s, hit, wall
@@ -461,11 +468,11 @@ def sh(c):
 versions = "; ".join(sh(c) for c in ["nginx -v 2>&1", "redis-server --version | cut -d' ' -f1-3", "psql --version"])
 print(f"{os.cpu_count()} cores; {platform.platform()}; {versions}")
 print(f"{stores} stores × {products} products on PostgreSQL; scans and sales draw from each store's first {hot} products; concurrency {conc}\n")
-print("| run | Redis | instances | op | req/s | p50 ms | p95 ms | p99 ms | errors | cache hits | CPU s (tills / nginx / redis / postgres / client) |")
+print("| run | Redis | instances | op | req/s | p50 ms | p95 ms | p99 ms | errors | cache hits | CPU s: tills / nginx / redis / postgres / client / other |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
     c = r["cpuSeconds"]
-    cpu = f"{c['tills']:.0f} / {c['nginx']:.0f} / {c['redis']:.0f} / {c['postgres']:.0f} / {c['bench client']:.0f}"
+    cpu = f"{c['tills']:.0f} / {c['nginx']:.0f} / {c['redis']:.0f} / {c['postgres']:.0f} / {c['bench client']:.0f} / {c.get('other', float('nan')):.0f}"
     hit = "-" if r["cacheHitRate"] is None else f"{r['cacheHitRate'] * 100:.1f} %"
     inst = f"{r['instances']}" if "direct" not in r["label"] else "1, no nginx"
     for op, o in r["report"]["operations"].items():
