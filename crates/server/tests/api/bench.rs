@@ -20,6 +20,22 @@ fn seed_options() -> seed::SeedOptions {
     }
 }
 
+/// `tills bench` against the test server's two seeded stores, four requests in flight.
+async fn run_bench(app: &TestApp, duration: Duration, mix: &str, cold: bool) -> load::Report {
+    load::run(load::BenchOptions {
+        url: app.base.clone(),
+        stores: 2,
+        products_per_store: PRODUCTS,
+        duration,
+        concurrency: 4,
+        mix: load::parse_mix(mix).unwrap(),
+        password: bench::DEFAULT_PASSWORD.into(),
+        cold,
+    })
+    .await
+    .unwrap()
+}
+
 async fn seeded_stores_serve_the_bench(app: TestApp) {
     assert_eq!(seed::run(app.store.clone(), seed_options()).await.unwrap(), 2 * PRODUCTS as u64);
     // A stopped seed is completed by running it again: the same ids, nothing written twice.
@@ -37,18 +53,7 @@ async fn seeded_stores_serve_the_bench(app: TestApp) {
     let customers = app.get("/api/v1/customers?limit=100", &token).await.expect(200);
     assert_eq!(customers["items"].as_array().map(Vec::len), Some(5));
 
-    let report = load::run(load::BenchOptions {
-        url: app.base.clone(),
-        stores: 2,
-        products_per_store: PRODUCTS,
-        duration: Duration::from_millis(1500),
-        concurrency: 4,
-        mix: load::parse_mix("scan=6,search=2,sale=2").unwrap(),
-        password: bench::DEFAULT_PASSWORD.into(),
-        cold: false,
-    })
-    .await
-    .unwrap();
+    let report = run_bench(&app, Duration::from_millis(1500), "scan=6,search=2,sale=2", false).await;
     for op in ["scan", "search", "sale"] {
         let o = &report.operations[op];
         assert!(o.requests > 0, "{op}: no request was made");
@@ -58,18 +63,7 @@ async fn seeded_stores_serve_the_bench(app: TestApp) {
     assert!(report.cache_hit_rate.is_some_and(|r| (0.0..=1.0).contains(&r)));
 
     // --cold: every barcode once — each product's and each tenth product's pack — and stops.
-    let cold = load::run(load::BenchOptions {
-        url: app.base.clone(),
-        stores: 2,
-        products_per_store: PRODUCTS,
-        duration: Duration::from_secs(60),
-        concurrency: 4,
-        mix: load::parse_mix("scan=1").unwrap(),
-        password: bench::DEFAULT_PASSWORD.into(),
-        cold: true,
-    })
-    .await
-    .unwrap();
+    let cold = run_bench(&app, Duration::from_secs(60), "scan=1", true).await;
     let scans = &cold.operations["scan"];
     assert_eq!(scans.requests, 2 * (PRODUCTS as u64 + PRODUCTS as u64 / 10));
     assert!(scans.errors.is_empty(), "{:?}", scans.errors);
