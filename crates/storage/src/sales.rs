@@ -3,7 +3,8 @@
 //! A sale, its lines, its payments, its stock changes, its `clientRef` and the store's invoice
 //! counter commit in one transaction, or none of them does. The counter row is locked by the
 //! first write of the transaction (`UPDATE … RETURNING`), which orders the sales of one store:
-//! numbers have no gaps and no repeats among committed sales.
+//! numbers have no gaps and no repeats among committed sales. On PostgreSQL a new sale is one
+//! call of `tills_sell` (migration 4): one round trip; SQLite runs the same statements in turn.
 
 use async_trait::async_trait;
 use chrono::SubsecRound;
@@ -357,6 +358,7 @@ struct SaleRows {
     stock: String,
     /// One movement per line.
     movements: String,
+    audit: String,
 }
 
 #[derive(Serialize)]
@@ -368,9 +370,21 @@ struct StockRow {
     delta_milli: i64,
 }
 
+#[derive(Serialize)]
+struct AuditRow<'a> {
+    #[serde(serialize_with = "ser_id")]
+    id: Id,
+    #[serde(serialize_with = "ser_opt_id")]
+    actor_id: Option<Id>,
+    actor_email: Option<&'a str>,
+    action: &'a str,
+    target: Option<&'a str>,
+    detail: String,
+}
+
 impl SaleRows {
     /// From the sale as it will read: one source for the rows and for the answer.
-    fn of(sale: &SaleRecord) -> Result<Self> {
+    fn of(sale: &SaleRecord, audit: &[NewAudit]) -> Result<Self> {
         let movements: Vec<StockRow> = sale
             .lines
             .iter()
@@ -393,12 +407,26 @@ impl SaleRows {
             payments: json(&sale.payments)?,
             stock: json(&stock)?,
             movements: json(&movements)?,
+            audit: json(
+                &audit
+                    .iter()
+                    .map(|a| AuditRow {
+                        id: tills_domain::new_id(),
+                        actor_id: a.actor_id,
+                        actor_email: a.actor_email.as_deref(),
+                        action: a.action,
+                        target: a.target.as_deref(),
+                        detail: a.detail.to_string(),
+                    })
+                    .collect::<Vec<_>>(),
+            )?,
         })
     }
 }
 
 /// The sale as `create_sale` wrote it.
-fn written_sale(sale: &NewSale, invoice_number: String, sold_at: Timestamp, now: Timestamp) -> SaleRecord {
+/// Its invoice number is filled in once the database has given it.
+fn written_sale(sale: &NewSale, sold_at: Timestamp, now: Timestamp) -> SaleRecord {
     let lines = sale
         .lines
         .iter()
@@ -439,7 +467,7 @@ fn written_sale(sale: &NewSale, invoice_number: String, sold_at: Timestamp, now:
     SaleRecord {
         header: SaleHeader {
             id: sale.id,
-            invoice_number,
+            invoice_number: String::new(),
             status: "completed".to_owned(),
             client_ref: sale.client_ref.as_ref().map(|c| c.0.clone()),
             customer_id: sale.customer_id,
@@ -462,63 +490,143 @@ fn written_sale(sale: &NewSale, invoice_number: String, sold_at: Timestamp, now:
     }
 }
 
-/// The statements of `create_sale` that take many rows at once, per backend. Bound: `$1` the
-/// store, `$2` the JSON rows, then `$3` the sale id (lines, payments, movements), `$4` the time
-/// (payments, movements) and `$5` the cashier (movements).
-pub(crate) struct SaleSql {
-    lines: &'static str,
-    payments: &'static str,
-    lock_stock: Option<&'static str>,
-    take_stock: &'static str,
-    movements: &'static str,
+/// What writing a sale came to.
+enum Written {
+    /// With its invoice number.
+    Created(String),
+    /// The clientRef is taken: (kind, request hash, resource id).
+    Taken(String, String, Id),
 }
 
 impl PgStore {
-    pub(crate) const SALE_SQL: SaleSql = SaleSql {
-        lines: "INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor, \
-             quantity_milli, price, catalog_price, discount, tax_rate, tax, total) \
-             SELECT $1, r.id, $3, r.position, r.product_id, r.name, r.barcode, r.unit_id, r.factor, r.quantity_milli, \
-             r.price, r.catalog_price, r.discount, r.tax_rate, r.tax, r.total \
-             FROM json_to_recordset($2::json) AS r(id uuid, position integer, product_id uuid, name text, barcode text, \
-             unit_id uuid, factor bigint, quantity_milli bigint, price bigint, catalog_price bigint, discount bigint, \
-             tax_rate integer, tax bigint, total bigint)",
-        payments: "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at) \
-             SELECT $1, r.id, $3, NULL, r.method, r.amount, r.reference, $4 \
-             FROM json_to_recordset($2::json) AS r(id uuid, method text, amount bigint, reference text)",
-        lock_stock: Some(
-            "SELECT p.id FROM products p WHERE p.store_id = $1 AND p.id IN \
-             (SELECT r.product_id FROM json_to_recordset($2::json) AS r(product_id uuid)) ORDER BY p.id FOR UPDATE",
-        ),
-        take_stock: "UPDATE products p SET stock_milli = p.stock_milli + r.delta_milli \
-             FROM json_to_recordset($2::json) AS r(product_id uuid, delta_milli bigint) \
-             WHERE p.store_id = $1 AND p.id = r.product_id",
-        movements: "INSERT INTO stock_movements (store_id, id, product_id, delta_milli, reason, note, sale_id, refund_id, \
-             user_id, created_at) \
-             SELECT $1, r.id, r.product_id, r.delta_milli, 'sale', NULL, $3, NULL, $5, $4 \
-             FROM json_to_recordset($2::json) AS r(id uuid, product_id uuid, delta_milli bigint)",
-    };
+    /// The whole sale in one round trip: `tills_sell` (migration 4) runs the statements that
+    /// SQLite runs one by one below, in the calling statement's transaction.
+    async fn write_sale(&self, store: &StoreId, sale: &NewSale, rows: &SaleRows, now: Timestamp) -> Result<Written> {
+        let (outcome, invoice, kind, hash, resource): (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<Id>,
+        ) = sqlx::query_as(
+            "SELECT * FROM tills_sell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17::json, $18::json, $19::json, $20::json, $21::json)",
+        )
+        .bind(store.as_str())
+        .bind(sale.id)
+        .bind(sale.client_ref.as_ref().map(|c| c.0.as_str()))
+        .bind(sale.client_ref.as_ref().map(|c| c.1.as_str()))
+        .bind(sale.customer_id)
+        .bind(sale.cashier_id)
+        .bind(sale.note.as_deref())
+        .bind(sale.subtotal)
+        .bind(sale.discount_total)
+        .bind(sale.tax_total)
+        .bind(sale.total)
+        .bind(sale.paid)
+        .bind(sale.change)
+        .bind(sale.offline)
+        .bind(sale.sold_at.trunc_subsecs(6))
+        .bind(now)
+        .bind(&rows.lines)
+        .bind(&rows.payments)
+        .bind(&rows.stock)
+        .bind(&rows.movements)
+        .bind(&rows.audit)
+        .fetch_one(&self.pool)
+        .await?;
+        match (outcome.as_str(), invoice, kind, hash, resource) {
+            ("created", Some(invoice), ..) => Ok(Written::Created(invoice)),
+            ("replayed", _, Some(kind), Some(hash), Some(id)) => Ok(Written::Taken(kind, hash, id)),
+            ("no_store", ..) => Err(StorageError::NotFound),
+            (other, ..) => Err(StorageError::Other(format!("tills_sell answered {other}"))),
+        }
+    }
 }
 
 impl SqliteStore {
-    pub(crate) const SALE_SQL: SaleSql = SaleSql {
-        lines: "INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor, \
-             quantity_milli, price, catalog_price, discount, tax_rate, tax, total) \
-             SELECT $1, unhex(value ->> 'id'), $3, value ->> 'position', unhex(value ->> 'product_id'), value ->> 'name', \
-             value ->> 'barcode', unhex(value ->> 'unit_id'), value ->> 'factor', value ->> 'quantity_milli', \
-             value ->> 'price', value ->> 'catalog_price', value ->> 'discount', value ->> 'tax_rate', value ->> 'tax', \
-             value ->> 'total' FROM json_each($2)",
-        payments: "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at) \
-             SELECT $1, unhex(value ->> 'id'), $3, NULL, value ->> 'method', value ->> 'amount', value ->> 'reference', $4 \
-             FROM json_each($2)",
-        lock_stock: None,
-        take_stock: "UPDATE products SET stock_milli = stock_milli + (j.value ->> 'delta_milli') FROM json_each($2) AS j \
-             WHERE products.store_id = $1 AND products.id = unhex(j.value ->> 'product_id')",
-        movements: "INSERT INTO stock_movements (store_id, id, product_id, delta_milli, reason, note, sale_id, refund_id, \
-             user_id, created_at) \
-             SELECT $1, unhex(value ->> 'id'), unhex(value ->> 'product_id'), value ->> 'delta_milli', 'sale', NULL, $3, \
-             NULL, $5, $4 FROM json_each($2)",
-    };
+    /// One write transaction on the writer connection; the statements of `tills_sell`, in order.
+    async fn write_sale(&self, store: &StoreId, sale: &NewSale, rows: &SaleRows, now: Timestamp) -> Result<Written> {
+        let mut tx = self.scoped(store, true).await?;
+        if let Some(cr) = &sale.client_ref
+            && let Some((kind, hash, existing)) = Self::claim(&mut tx, store, "sale", cr, sale.id).await?
+        {
+            tx.commit().await?;
+            return Ok(Written::Taken(kind, hash, existing));
+        }
+        let numbered: Option<(i64, String)> =
+            sqlx::query_as(NEXT_INVOICE).bind(store.as_str()).fetch_optional(&mut *tx).await?;
+        let (number, prefix) = numbered.ok_or(StorageError::NotFound)?;
+        let invoice = invoice_number(&prefix, number);
+        sqlx::query(INSERT_SALE)
+            .bind(store.as_str())
+            .bind(sale.id)
+            .bind(&invoice)
+            .bind(number)
+            .bind(sale.client_ref.as_ref().map(|c| c.0.as_str()))
+            .bind(sale.customer_id)
+            .bind(sale.cashier_id)
+            .bind(sale.note.as_deref())
+            .bind(sale.subtotal)
+            .bind(sale.discount_total)
+            .bind(sale.tax_total)
+            .bind(sale.total)
+            .bind(sale.paid)
+            .bind(sale.change)
+            .bind(sale.offline)
+            .bind(sale.sold_at.trunc_subsecs(6))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        // Lines, payments, stock, movements and audit: one statement each, whatever the size of
+        // the sale (the rows travel as one JSON array). SQLite has one writer at a time and needs
+        // no row locks.
+        let (id, by) = (sale.id, sale.cashier_id);
+        sqlx::query(SQLITE_SALE_LINES).bind(store.as_str()).bind(&rows.lines).bind(id).execute(&mut *tx).await?;
+        sqlx::query(SQLITE_SALE_PAYMENTS)
+            .bind(store.as_str())
+            .bind(&rows.payments)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(SQLITE_TAKE_STOCK).bind(store.as_str()).bind(&rows.stock).execute(&mut *tx).await?;
+        sqlx::query(SQLITE_SALE_MOVEMENTS)
+            .bind(store.as_str())
+            .bind(&rows.movements)
+            .bind(id)
+            .bind(now)
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+        if !sale.audit.is_empty() {
+            sqlx::query(SQLITE_SALE_AUDIT).bind(store.as_str()).bind(&rows.audit).bind(now).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(Written::Created(invoice))
+    }
 }
+
+// The rows of a sale on SQLite. Bound: `$1` the store, `$2` the JSON rows, then the sale id, the
+// time and the cashier as each needs them.
+const SQLITE_SALE_LINES: &str = "INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, \
+     unit_id, factor, quantity_milli, price, catalog_price, discount, tax_rate, tax, total) \
+     SELECT $1, unhex(value ->> 'id'), $3, value ->> 'position', unhex(value ->> 'product_id'), value ->> 'name', \
+     value ->> 'barcode', unhex(value ->> 'unit_id'), value ->> 'factor', value ->> 'quantity_milli', \
+     value ->> 'price', value ->> 'catalog_price', value ->> 'discount', value ->> 'tax_rate', value ->> 'tax', \
+     value ->> 'total' FROM json_each($2)";
+const SQLITE_SALE_PAYMENTS: &str = "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, \
+     created_at) SELECT $1, unhex(value ->> 'id'), $3, NULL, value ->> 'method', value ->> 'amount', \
+     value ->> 'reference', $4 FROM json_each($2)";
+const SQLITE_TAKE_STOCK: &str = "UPDATE products SET stock_milli = stock_milli + (j.value ->> 'delta_milli') \
+     FROM json_each($2) AS j WHERE products.store_id = $1 AND products.id = unhex(j.value ->> 'product_id')";
+const SQLITE_SALE_MOVEMENTS: &str = "INSERT INTO stock_movements (store_id, id, product_id, delta_milli, reason, note, \
+     sale_id, refund_id, user_id, created_at) \
+     SELECT $1, unhex(value ->> 'id'), unhex(value ->> 'product_id'), value ->> 'delta_milli', 'sale', NULL, $3, \
+     NULL, $5, $4 FROM json_each($2)";
+const SQLITE_SALE_AUDIT: &str = "INSERT INTO audit_log (store_id, id, actor_id, actor_email, action, target, detail, \
+     created_at) SELECT $1, unhex(value ->> 'id'), unhex(value ->> 'actor_id'), value ->> 'actor_email', \
+     value ->> 'action', value ->> 'target', value ->> 'detail', $3 FROM json_each($2)";
 
 fn invoice_number(prefix: &str, n: i64) -> String {
     format!("{prefix}{n:06}")
@@ -606,75 +714,24 @@ macro_rules! impl_sale_repo {
 
             async fn create_sale(&self, store: &StoreId, sale: NewSale) -> Result<Idempotent<SaleRecord>> {
                 let now = tills_domain::now();
-                let mut tx = self.scoped(store, true).await?;
-                if let Some(cr) = &sale.client_ref
-                    && let Some((kind, hash, existing)) = Self::claim(&mut tx, store, "sale", cr, sale.id).await?
-                {
-                    let found = if kind == "sale" { Self::load_sale(&mut tx, store, existing).await? } else { None };
-                    tx.commit().await?;
-                    return match found {
-                        Some(existing) => Ok(Idempotent::Replayed { existing, same_request: hash == cr.1 }),
-                        None => Err(StorageError::Conflict("client_ref_of_refund")),
-                    };
+                // The answer is what the transaction writes, as `get_sale` would read it back:
+                // built before, numbered after, never read again.
+                let mut record = written_sale(&sale, sale.sold_at.trunc_subsecs(6), now);
+                let rows = SaleRows::of(&record, &sale.audit)?;
+                match self.write_sale(store, &sale, &rows, now).await? {
+                    Written::Created(invoice) => {
+                        record.header.invoice_number = invoice;
+                        Ok(Idempotent::Created(record))
+                    }
+                    Written::Taken(kind, hash, existing) => {
+                        let found = if kind == "sale" { self.get_sale(store, existing).await? } else { None };
+                        let same_request = sale.client_ref.is_some_and(|c| c.1 == hash);
+                        match found {
+                            Some(existing) => Ok(Idempotent::Replayed { existing, same_request }),
+                            None => Err(StorageError::Conflict("client_ref_of_refund")),
+                        }
+                    }
                 }
-                let sold_at = sale.sold_at.trunc_subsecs(6);
-                let numbered: Option<(i64, String)> =
-                    sqlx::query_as(NEXT_INVOICE).bind(store.as_str()).fetch_optional(&mut *tx).await?;
-                let (number, prefix) = numbered.ok_or(StorageError::NotFound)?;
-                let invoice = invoice_number(&prefix, number);
-                sqlx::query(INSERT_SALE)
-                    .bind(store.as_str())
-                    .bind(sale.id)
-                    .bind(&invoice)
-                    .bind(number)
-                    .bind(sale.client_ref.as_ref().map(|c| c.0.as_str()))
-                    .bind(sale.customer_id)
-                    .bind(sale.cashier_id)
-                    .bind(sale.note.as_deref())
-                    .bind(sale.subtotal)
-                    .bind(sale.discount_total)
-                    .bind(sale.tax_total)
-                    .bind(sale.total)
-                    .bind(sale.paid)
-                    .bind(sale.change)
-                    .bind(sale.offline)
-                    .bind(sold_at)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                // Lines, payments, stock and movements: one statement each, whatever the size of
-                // the sale (the rows travel as one JSON array).
-                let record = written_sale(&sale, invoice, sold_at, now);
-                let rows = SaleRows::of(&record)?;
-                let sql = &Self::SALE_SQL;
-                sqlx::query(sql.lines).bind(store.as_str()).bind(&rows.lines).bind(sale.id).execute(&mut *tx).await?;
-                sqlx::query(sql.payments)
-                    .bind(store.as_str())
-                    .bind(&rows.payments)
-                    .bind(sale.id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                // Stock rows are locked in product order, so two sales never wait on each other
-                // in a cycle (SQLite has one writer at a time and needs no lock).
-                if let Some(lock) = sql.lock_stock {
-                    sqlx::query(lock).bind(store.as_str()).bind(&rows.stock).execute(&mut *tx).await?;
-                }
-                sqlx::query(sql.take_stock).bind(store.as_str()).bind(&rows.stock).execute(&mut *tx).await?;
-                sqlx::query(sql.movements)
-                    .bind(store.as_str())
-                    .bind(&rows.movements)
-                    .bind(sale.id)
-                    .bind(now)
-                    .bind(sale.cashier_id)
-                    .execute(&mut *tx)
-                    .await?;
-                for a in &sale.audit {
-                    insert_audit!(tx, store, a)?;
-                }
-                tx.commit().await?;
-                // What the transaction wrote, as `get_sale` would read it back: no second read.
-                Ok(Idempotent::Created(record))
             }
 
             async fn get_sale(&self, store: &StoreId, id: Id) -> Result<Option<SaleRecord>> {

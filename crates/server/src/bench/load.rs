@@ -125,6 +125,8 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         .context("building the HTTP client")?;
     let base = opts.url.trim_end_matches('/').to_owned();
     let tokens = login_all(&client, &base, &opts).await?;
+    // Logging in hashes a password per store on the server: say when the measured part begins.
+    eprintln!("logged in as {} cashiers; measuring for {:?}", tokens.len(), opts.duration);
     let before = cache_counters(&client, &base).await;
     let deadline = Instant::now() + opts.duration;
     let start = Instant::now();
