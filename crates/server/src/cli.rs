@@ -212,6 +212,8 @@ async fn serve(db: &DbArgs, url: &str, args: ServeArgs) -> anyhow::Result<()> {
     };
     if args.migrate || (args.demo && tills_storage::is_postgres_url(url)) {
         tills_storage::migrate(url).await.context("running the migrations")?;
+    } else if tills_storage::is_postgres_url(url) {
+        check_schema(url).await?;
     }
     let pool = PoolConfig { max_connections: args.db_max_connections, ..PoolConfig::default() };
     let store = tills_storage::connect(url, &pool).await.context("opening the database")?;
@@ -233,6 +235,24 @@ async fn serve(db: &DbArgs, url: &str, args: ServeArgs) -> anyhow::Result<()> {
     }
     app::serve(listener, app::router(state), app::shutdown_signal()).await?;
     Ok(())
+}
+
+/// Refuses to serve on a PostgreSQL schema older than this build: every request that needs a
+/// missing part would fail with a 500.
+async fn check_schema(url: &str) -> anyhow::Result<()> {
+    match tills_storage::PgStore::pending_migrations(url).await.context("reading the applied migrations")? {
+        Some(pending) if !pending.is_empty() => bail!(
+            "the database lacks {} migration(s) this version of Tills needs ({}): run `tills migrate` \
+             with the schema owner's DATABASE_URL, or start with `tills serve --migrate`",
+            pending.len(),
+            pending.join(", ")
+        ),
+        Some(_) => Ok(()),
+        None => {
+            tracing::warn!("cannot read the applied migrations as this user; assuming the schema is current");
+            Ok(())
+        }
+    }
 }
 
 /// The demo's signing secret, generated once and kept in the data directory so tokens survive

@@ -90,15 +90,58 @@ impl PgStore {
         Ok(())
     }
 
+    /// The migrations this build has that the database has not applied, as `version_description`:
+    /// a server started on an older schema would fail every request that needs the new parts.
+    /// `None` when the URL's user may not read the migration table (it is the owner's).
+    pub async fn pending_migrations(url: &str) -> Result<Option<Vec<String>>> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
+        let pool = PgPoolOptions::new().max_connections(1).connect_with(options).await?;
+        let applied: std::result::Result<Vec<i64>, sqlx::Error> =
+            match sqlx::query_scalar::<_, bool>("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(&pool)
+                .await?
+            {
+                true => sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&pool).await,
+                false => Ok(Vec::new()),
+            };
+        pool.close().await;
+        let applied = match applied {
+            Ok(v) => v,
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Some(
+            PG_MIGRATIONS
+                .iter()
+                .filter(|m| !applied.contains(&m.version))
+                .map(|m| format!("{}_{}", m.version, m.description.replace(' ', "_")))
+                .collect(),
+        ))
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
     /// A transaction acting for `store`: `BEGIN` and `SET LOCAL` in one round trip.
     pub(crate) async fn scoped(&self, store: &StoreId, _write: bool) -> Result<Transaction<'static, Postgres>> {
+        self.begin_for(store, "").await
+    }
+
+    /// `BEGIN`, the store, and `also` (a constant setting) in one round trip.
+    async fn begin_for(&self, store: &StoreId, also: &'static str) -> Result<Transaction<'static, Postgres>> {
         // StoreId holds only [a-z0-9_-], so quoting it is safe.
-        let begin = format!("BEGIN; SET LOCAL tills.store_id = '{}'", store.as_str());
+        let begin = format!("BEGIN; SET LOCAL tills.store_id = '{}'{also}", store.as_str());
         Ok(self.pool.begin_with(AssertSqlSafe(begin)).await?)
+    }
+
+    /// A read transaction for a query whose conditions depend on which filters it is given
+    /// (`$6 IS NULL OR …`): PostgreSQL plans it for the values of each call. The generic plan a
+    /// prepared statement falls back to cannot use an index for a `LIKE 'prefix%'` it does not
+    /// know yet (seen: a product search reading all 2200 barcodes of the store, 5 ms instead of
+    /// 0.8 ms).
+    pub(crate) async fn scoped_planned_per_call(&self, store: &StoreId) -> Result<Transaction<'static, Postgres>> {
+        self.begin_for(store, "; SET LOCAL plan_cache_mode = force_custom_plan").await
     }
 
     /// A transaction on data that belongs to no store (stores, platform admins).
@@ -144,6 +187,11 @@ impl SqliteStore {
     /// of failing.
     pub(crate) async fn scoped(&self, _store: &StoreId, write: bool) -> Result<Transaction<'static, Sqlite>> {
         self.global(write).await
+    }
+
+    /// SQLite plans every statement for its values already.
+    pub(crate) async fn scoped_planned_per_call(&self, store: &StoreId) -> Result<Transaction<'static, Sqlite>> {
+        self.scoped(store, false).await
     }
 
     pub(crate) async fn global(&self, write: bool) -> Result<Transaction<'static, Sqlite>> {

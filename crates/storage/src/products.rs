@@ -362,7 +362,9 @@ const BRAND_EXISTS: &str = "SELECT COUNT(*) FROM brands WHERE store_id = $1 AND 
 const UNIT_EXISTS: &str = "SELECT COUNT(*) FROM units WHERE store_id = $1 AND id = $2";
 
 /// The filter part shared by both list orders. `$2` status, `$3` category, `$4` brand,
-/// `$5` quick only, `$6` name pattern, `$7` prefix pattern.
+/// `$5` quick only, `$6` name pattern, `$7` prefix pattern. The barcode match does not depend on
+/// the row: the database looks the store's matching barcodes up once per search, not once per
+/// product it reads.
 macro_rules! list_sql {
     ($keyset:literal, $order:literal) => {
         concat!(
@@ -372,8 +374,8 @@ macro_rules! list_sql {
              AND ($2 IS NULL OR p.status = $2) AND ($3 IS NULL OR p.category_id = $3) AND ($4 IS NULL OR p.brand_id = $4) \
              AND (NOT $5 OR p.show_in_quick_products) \
              AND ($6 IS NULL OR p.name_key LIKE $6 ESCAPE '\\' OR lower(p.sku) LIKE $7 ESCAPE '\\' \
-                  OR EXISTS (SELECT 1 FROM product_barcodes b WHERE b.store_id = p.store_id AND b.product_id = p.id \
-                             AND lower(b.barcode) LIKE $7 ESCAPE '\\')) ",
+                  OR p.id IN (SELECT b.product_id FROM product_barcodes b WHERE b.store_id = $1 \
+                              AND lower(b.barcode) LIKE $7 ESCAPE '\\')) ",
             $keyset,
             $order
         )
@@ -676,7 +678,7 @@ macro_rules! impl_product_repo {
                 let name_pattern = f.q.as_ref().map(|q| format!("%{}%", like_escape(q)));
                 let prefix_pattern = f.q.as_ref().map(|q| format!("{}%", like_escape(q)));
                 let status = f.active.map(|a| if a { "active" } else { "inactive" });
-                let mut tx = self.scoped(store, false).await?;
+                let mut tx = self.scoped_planned_per_call(store).await?;
                 let q = match f.sort {
                     ProductSort::Name => {
                         let after = match &f.after {

@@ -3,7 +3,8 @@
 //! on the same database then shows that every sale answered `201` is whole (lines, payments,
 //! stock movement), that no sale is half-written and the stock matches the committed sales
 //! exactly, that retrying with the same `clientRef` gives each request exactly one sale, and
-//! that the invoice numbers are still INV-000001…INV-N with no gap and no repeat.
+//! that the invoice numbers are still INV-000001…INV-N with no gap and no repeat. And a server
+//! refuses to start on a PostgreSQL schema older than its build.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -538,4 +539,27 @@ async fn sigkill_mid_burst_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_mid_burst_postgres() {
     crash_mid_burst(Backend::Postgres).await;
+}
+
+/// A server started on a PostgreSQL schema older than its build refuses to start and says what
+/// to run, instead of answering 500 to every request that needs the missing part.
+#[tokio::test]
+async fn serve_refuses_a_schema_older_than_its_build() {
+    use sqlx::Connection;
+    let db = TestDb::postgres().await;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let newest: i64 = sqlx::query_scalar(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations) RETURNING version",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("forget the newest migration");
+    conn.close().await.ok();
+    let dir = TempDir::new();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let proc = Proc::spawn("old-schema", &db, &dir.path, &["serve", "--listen", &listen]);
+    let log = proc.log.clone();
+    assert!(!proc.finish().await, "the server must refuse to start");
+    let text = std::fs::read_to_string(log).expect("read the log");
+    assert!(text.contains(&newest.to_string()) && text.contains("tills migrate"), "{text}");
 }
