@@ -82,6 +82,9 @@ bench sqlite-mixed-day "$SQLITE_STORES" --mix scan=85,search=5,sale=10 --duratio
 bench sqlite-checkout "$SQLITE_STORES" --mix sale=1 --duration "${SECONDS_EACH}s"
 stop
 
+# The PostgreSQL settings that matter for writes (docs/scaling.md says what to set in production).
+export BENCH_PG_SETTINGS
+BENCH_PG_SETTINGS=$(psql "$PG_ADMIN" -Atc "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_compression', 'synchronous_commit', 'max_connections')")
 python3 - "$WORK" "$OUT" "$STORES" "$PRODUCTS" "$SQLITE_STORES" "$SEED_SECONDS" "$GAPS" "$SALES" "$CONCURRENCY" <<'PY'
 import json, sys, subprocess, platform, os
 work, out, stores, products, sqlite_stores, seed_s, gaps, sales, conc = sys.argv[1:]
@@ -105,7 +108,8 @@ generator (`tills bench`) runs on the same machine as Tills, PostgreSQL and Redi
 - Machine: {os.cpu_count()} cores, {sh("free -g | awk '/Mem:/ {print $2}'")} GiB memory, {platform.platform()}
 - Versions: {sh("rustc --version")}; {sh("psql --version")}; {sh("redis-server --version | cut -d' ' -f1-3")}
 - Data: {stores} stores × {products} products on PostgreSQL (seeded in {seed_s} s), {sqlite_stores} stores × {products} on SQLite
-- Tills: release build, default settings but `TILLS_CACHE_MEMORY_MB=4096`; PostgreSQL 15 and Redis 7 as Debian ships them
+- Tills: release build, default settings but `TILLS_CACHE_MEMORY_MB=4096`; Redis 7 as Debian ships it
+- PostgreSQL settings: {os.environ.get('BENCH_PG_SETTINGS', '?')}
 - Concurrency {conc}; each timed scenario runs {os.environ.get('BENCH_SECONDS', '30')} s (cold scans: until every barcode was scanned once)
 - Invoice sequences after the run: {sales} sales, {gaps} stores with a gap or repeat
 
