@@ -100,7 +100,7 @@ start_instances() { # cluster | single
   for port in $(state_all tills-port); do
     i=$((i + 1))
     DATABASE_URL="$DATABASE_URL" REDIS_URL="$url" TILLS_JWT_SECRET="$(cat "$DIR/secret")" RUST_LOG=warn \
-      TILLS_DB_MAX_CONNECTIONS="$DB_CONNECTIONS" \
+      TILLS_DB_MAX_CONNECTIONS="$DB_CONNECTIONS" TILLS_TRUSTED_PROXIES=127.0.0.1 \
       setsid "$(state bin)" serve --listen "127.0.0.1:$port" >>"$DIR/logs/tills-$i.log" 2>&1 </dev/null &
     pid=$!
     record "pid tills tills-$i $pid"

@@ -20,6 +20,7 @@ use crate::auth::TokenKeys;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::Secret;
 use crate::cache::{CacheConfig, ProductCache};
+use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
 use crate::state::{AccessCache, AppState};
 use tills_storage::Store;
@@ -33,6 +34,8 @@ pub struct AppConfig {
     pub jwt_secret: Secret,
     pub token_ttl: Duration,
     pub cache: CacheConfig,
+    /// Proxies in front of this instance (`TILLS_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Fails only on a configuration that cannot work (a malformed Redis URL).
@@ -47,6 +50,7 @@ pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> Result<AppState, Stri
         }),
         access: AccessCache::default(),
         metrics: crate::telemetry::metrics_handle(),
+        proxies: Arc::new(config.trusted_proxies.clone()),
     })
 }
 

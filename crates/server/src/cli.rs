@@ -12,6 +12,7 @@ use crate::app::{self, AppConfig};
 use crate::auth::password;
 use crate::auth::token::Secret;
 use crate::cache::{CacheConfig, RedisConfig};
+use crate::client_addr::TrustedProxies;
 
 #[derive(Parser, Debug)]
 #[command(name = "tills", version, about = "Tills: a point-of-sale server for many stores, and its terminal")]
@@ -97,6 +98,12 @@ pub struct ServeArgs {
     /// How long a login token lasts, in hours.
     #[arg(long, env = "TILLS_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: u64,
+    /// The load balancers or proxies in front of this instance, whose `X-Forwarded-For` tells
+    /// the client's address (failed logins are counted per address): addresses or networks,
+    /// comma-separated, like `127.0.0.1` or `10.0.0.0/8`. Empty: the connection's peer is the
+    /// client.
+    #[arg(long, env = "TILLS_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
     /// Database connections per instance.
     #[arg(long, env = "TILLS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -221,6 +228,8 @@ async fn serve(db: &DbArgs, url: &str, args: ServeArgs) -> anyhow::Result<()> {
         jwt_secret: secret,
         token_ttl: Duration::from_secs(args.token_ttl_hours.max(1) * 3600),
         cache: args.cache.config(args.redis_url.as_deref()),
+        trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("TILLS_TRUSTED_PROXIES: {e}"))?,
     };
     let state = app::state(store.clone(), &config).map_err(|e| anyhow::anyhow!(e))?;
     let listener =

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bench;
 pub mod cache;
 pub mod cli;
+pub mod client_addr;
 pub mod demo;
 pub mod error;
 pub mod extract;

@@ -11,6 +11,7 @@ use tills_storage::{Store, StoreRecord};
 use crate::auth::TokenKeys;
 use crate::auth::throttle::LoginThrottle;
 use crate::cache::ProductCache;
+use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
 
 /// How long another instance may keep answering with a store's old status or a user's old
@@ -27,6 +28,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The product cache: the scan's fast path.
     pub cache: Arc<ProductCache>,
+    /// Whose `X-Forwarded-For` names the client (login throttling counts per client address).
+    pub proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {

@@ -1,15 +1,14 @@
 //! `POST /auth/login`, `GET /auth/me`, `POST /auth/password`.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tills_domain::{Email, Id, NewPassword, Role, StoreId};
 use tills_storage::{NewAudit, StoreStatus, UserChanges};
 
 use crate::auth::{AnyCaller, password};
+use crate::client_addr::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::openapi::ErrorBody;
@@ -76,11 +75,11 @@ const BAD_CREDENTIALS: ApiError = ApiError::Unauthorized("wrong store, email or 
 )]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     let store_key = req.store.as_deref().map(|s| s.trim().to_lowercase());
-    if let Some(secs) = state.throttle.check(store_key.as_deref(), &req.email, peer.ip()).await {
+    if let Some(secs) = state.throttle.check(store_key.as_deref(), &req.email, client).await {
         return Err(ApiError::TooManyRequests { retry_after_secs: secs });
     }
     let result = match &store_key {
@@ -93,7 +92,7 @@ pub async fn login(
             Ok(Json(response))
         }
         Err(err @ ApiError::Unauthorized(_)) => {
-            state.throttle.failure(store_key.as_deref(), &req.email, peer.ip()).await;
+            state.throttle.failure(store_key.as_deref(), &req.email, client).await;
             Err(err)
         }
         Err(other) => Err(other),

@@ -4,8 +4,9 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::common::{assert_no_password, login_body, login_res, payload};
-use crate::helpers::{PASSWORD, TestApp};
+use crate::common::{assert_no_password, call_with_headers, login_body, login_res, payload};
+use crate::helpers::{PASSWORD, Res, TestApp};
+use tills_testkit::Backend;
 
 async fn store_user_logs_in_and_sees_itself(app: TestApp) {
     let platform = app.platform_token().await;
@@ -163,6 +164,91 @@ async fn twenty_failures_from_one_address_throttle_it(app: TestApp) {
     assert!(res.headers.get("retry-after").is_some(), "a Retry-After header");
 }
 both_backends!(twenty_failures_from_one_address_throttle_it);
+
+/// A login through a proxy: `X-Forwarded-For` as nginx sends it (whatever the client wrote,
+/// then the address nginx saw).
+async fn login_via(app: &TestApp, client: &str, written_by_client: &str, email: &str, password: &str) -> Res {
+    let forwarded = format!("{written_by_client}, {client}");
+    let body = json!({"store": "shop-a", "email": email, "password": password});
+    call_with_headers(
+        &app.client,
+        &app.base,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        &[("x-forwarded-for", &forwarded)],
+        Some(body),
+    )
+    .await
+}
+
+/// Behind a proxy the operator trusts (`TILLS_TRUSTED_PROXIES`), failures count per client, not
+/// per proxy: twenty failures from one client lock that client out and nobody else, and the
+/// client cannot get round it by writing addresses of its own into the header.
+async fn behind_a_trusted_proxy_failures_count_per_client(backend: Backend) {
+    let app = TestApp::spawn_behind_proxy(backend).await;
+    let platform = app.platform_token().await;
+    app.create_store(&platform, "shop-a").await;
+    for i in 0..20 {
+        let res = login_via(
+            &app,
+            "203.0.113.5",
+            &format!("10.9.8.{i}"),
+            &format!("guess{i}@shop-a.test"),
+            "wrong password!!",
+        )
+        .await;
+        assert_eq!(res.status.as_u16(), 401, "attempt {}: {}", i + 1, res.body);
+    }
+    login_via(&app, "203.0.113.5", "10.9.8.200", "admin@shop-a.test", PASSWORD)
+        .await
+        .expect_error(429, "too_many_requests");
+    // Another client behind the same proxy logs in.
+    login_via(&app, "203.0.113.6", "203.0.113.5", "admin@shop-a.test", PASSWORD).await.expect(200);
+}
+
+/// Without trusted proxies, `X-Forwarded-For` is the client's own claim and changes nothing:
+/// the connection's address is counted.
+async fn without_trusted_proxies_forwarded_addresses_are_ignored(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let platform = app.platform_token().await;
+    app.create_store(&platform, "shop-a").await;
+    for i in 0..20 {
+        let res = login_via(
+            &app,
+            &format!("203.0.113.{i}"),
+            "198.51.100.1",
+            &format!("guess{i}@shop-a.test"),
+            "wrong password!!",
+        )
+        .await;
+        assert_eq!(res.status.as_u16(), 401, "attempt {}: {}", i + 1, res.body);
+    }
+    login_via(&app, "203.0.113.99", "198.51.100.2", "admin@shop-a.test", PASSWORD)
+        .await
+        .expect_error(429, "too_many_requests");
+}
+
+mod forwarded_for {
+    use tills_testkit::Backend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn behind_a_trusted_proxy_sqlite() {
+        super::behind_a_trusted_proxy_failures_count_per_client(Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn behind_a_trusted_proxy_postgres() {
+        super::behind_a_trusted_proxy_failures_count_per_client(Backend::Postgres).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn untrusted_sqlite() {
+        super::without_trusted_proxies_forwarded_addresses_are_ignored(Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn untrusted_postgres() {
+        super::without_trusted_proxies_forwarded_addresses_are_ignored(Backend::Postgres).await
+    }
+}
 
 async fn login_body_errors(app: TestApp) {
     app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": 5, "password": PASSWORD})))

@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tills_server::app::{self, AppConfig};
 use tills_server::auth::token::Secret;
+use tills_server::client_addr::TrustedProxies;
 use tills_storage::{PoolConfig, Store};
 use tills_testkit::{Backend, TestDb};
 
@@ -102,9 +103,32 @@ impl TestApp {
         store: Arc<dyn Store>,
         cache: tills_server::cache::CacheConfig,
     ) -> TestApp {
+        let config = AppConfig {
+            jwt_secret: Secret(SECRET.into()),
+            token_ttl: Duration::from_secs(3600),
+            cache,
+            trusted_proxies: TrustedProxies::default(),
+        };
+        Self::spawn_with_config(db, store, config).await
+    }
+
+    /// A server on a fresh database that trusts `X-Forwarded-For` from 127.0.0.1, as behind a
+    /// proxy on the same machine.
+    pub async fn spawn_behind_proxy(backend: Backend) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let store = tills_storage::connect(&db.url, &PoolConfig::default()).await.expect("connect");
+        let config = AppConfig {
+            jwt_secret: Secret(SECRET.into()),
+            token_ttl: Duration::from_secs(3600),
+            cache: tills_server::cache::CacheConfig::default(),
+            trusted_proxies: TrustedProxies::parse("127.0.0.1").unwrap(),
+        };
+        Self::spawn_with_config(db, store, config).await
+    }
+
+    pub async fn spawn_with_config(db: TestDb, store: Arc<dyn Store>, config: AppConfig) -> TestApp {
         // Server errors show in a failing test's output.
         let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
-        let config = AppConfig { jwt_secret: Secret(SECRET.into()), token_ttl: Duration::from_secs(3600), cache };
         let state = app::state(store.clone(), &config).expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
