@@ -618,8 +618,11 @@ const SQLITE_SALE_LINES: &str = "INSERT INTO sale_lines (store_id, id, sale_id, 
 const SQLITE_SALE_PAYMENTS: &str = "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, \
      created_at) SELECT $1, unhex(value ->> 'id'), $3, NULL, value ->> 'method', value ->> 'amount', \
      value ->> 'reference', $4 FROM json_each($2)";
-const SQLITE_TAKE_STOCK: &str = "UPDATE products SET stock_milli = stock_milli + (j.value ->> 'delta_milli') \
-     FROM json_each($2) AS j WHERE products.store_id = $1 AND products.id = unhex(j.value ->> 'product_id')";
+// Each product by its key: as `UPDATE … FROM json_each`, SQLite read every product of the store
+// and scanned the JSON for each (7 ms a sale with 2000 products). `$2` has one row per product.
+const SQLITE_TAKE_STOCK: &str = "UPDATE products SET stock_milli = stock_milli + \
+     (SELECT SUM(j.value ->> 'delta_milli') FROM json_each($2) AS j WHERE unhex(j.value ->> 'product_id') = products.id) \
+     WHERE store_id = $1 AND id IN (SELECT unhex(value ->> 'product_id') FROM json_each($2))";
 const SQLITE_SALE_MOVEMENTS: &str = "INSERT INTO stock_movements (store_id, id, product_id, delta_milli, reason, note, \
      sale_id, refund_id, user_id, created_at) \
      SELECT $1, unhex(value ->> 'id'), unhex(value ->> 'product_id'), value ->> 'delta_milli', 'sale', NULL, $3, \
