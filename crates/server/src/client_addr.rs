@@ -48,13 +48,8 @@ impl TrustedProxies {
         if !self.trusts(client) {
             return client;
         }
-        let hops: Vec<&str> = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .collect();
-        for hop in hops.into_iter().rev() {
+        let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
+        for hop in hops.rev() {
             // Not an address: nothing further left can be believed; the last proxy stands in.
             let Ok(ip) = hop.trim().parse::<IpAddr>() else { break };
             client = ip.to_canonical();

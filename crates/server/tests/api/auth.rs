@@ -6,7 +6,6 @@ use serde_json::json;
 use crate::both_backends;
 use crate::common::{assert_no_password, call_with_headers, login_body, login_res, payload};
 use crate::helpers::{PASSWORD, Res, TestApp};
-use tills_testkit::Backend;
 
 async fn store_user_logs_in_and_sees_itself(app: TestApp) {
     let platform = app.platform_token().await;
@@ -152,13 +151,27 @@ async fn five_failures_throttle_the_account(app: TestApp) {
 }
 both_backends!(five_failures_throttle_the_account);
 
+/// Twenty failed logins into shop-a, each for another email (so no account's own limit is
+/// reached), `attempt(i, email)` sending the i-th; each must answer 401.
+async fn twenty_failures<F, Fut>(mut attempt: F)
+where
+    F: FnMut(usize, String) -> Fut,
+    Fut: std::future::Future<Output = Res>,
+{
+    for i in 0..20 {
+        let res = attempt(i, format!("guess{i}@shop-a.test")).await;
+        assert_eq!(res.status.as_u16(), 401, "attempt {}: {}", i + 1, res.body);
+    }
+}
+
 async fn twenty_failures_from_one_address_throttle_it(app: TestApp) {
     let platform = app.platform_token().await;
     app.create_store(&platform, "shop-a").await;
-    for i in 0..20 {
-        let res = login_res(&app, Some("shop-a"), &format!("guess{i}@shop-a.test"), "wrong password!!").await;
-        assert_eq!(res.status.as_u16(), 401, "attempt {}: {}", i + 1, res.body);
-    }
+    twenty_failures(|_, email| {
+        let app = &app;
+        async move { login_res(app, Some("shop-a"), &email, "wrong password!!").await }
+    })
+    .await;
     let res = login_res(&app, Some("shop-a"), "admin@shop-a.test", PASSWORD).await;
     res.expect_error(429, "too_many_requests");
     assert!(res.headers.get("retry-after").is_some(), "a Retry-After header");
@@ -185,70 +198,37 @@ async fn login_via(app: &TestApp, client: &str, written_by_client: &str, email: 
 /// Behind a proxy the operator trusts (`TILLS_TRUSTED_PROXIES`), failures count per client, not
 /// per proxy: twenty failures from one client lock that client out and nobody else, and the
 /// client cannot get round it by writing addresses of its own into the header.
-async fn behind_a_trusted_proxy_failures_count_per_client(backend: Backend) {
-    let app = TestApp::spawn_behind_proxy(backend).await;
+async fn behind_a_trusted_proxy_failures_count_per_client(app: TestApp) {
     let platform = app.platform_token().await;
     app.create_store(&platform, "shop-a").await;
-    for i in 0..20 {
-        let res = login_via(
-            &app,
-            "203.0.113.5",
-            &format!("10.9.8.{i}"),
-            &format!("guess{i}@shop-a.test"),
-            "wrong password!!",
-        )
-        .await;
-        assert_eq!(res.status.as_u16(), 401, "attempt {}: {}", i + 1, res.body);
-    }
+    twenty_failures(|i, email| {
+        let app = &app;
+        async move { login_via(app, "203.0.113.5", &format!("10.9.8.{i}"), &email, "wrong password!!").await }
+    })
+    .await;
     login_via(&app, "203.0.113.5", "10.9.8.200", "admin@shop-a.test", PASSWORD)
         .await
         .expect_error(429, "too_many_requests");
     // Another client behind the same proxy logs in.
     login_via(&app, "203.0.113.6", "203.0.113.5", "admin@shop-a.test", PASSWORD).await.expect(200);
 }
+both_backends!(behind_a_trusted_proxy_failures_count_per_client, spawn_behind_proxy);
 
 /// Without trusted proxies, `X-Forwarded-For` is the client's own claim and changes nothing:
 /// the connection's address is counted.
-async fn without_trusted_proxies_forwarded_addresses_are_ignored(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn without_trusted_proxies_forwarded_addresses_are_ignored(app: TestApp) {
     let platform = app.platform_token().await;
     app.create_store(&platform, "shop-a").await;
-    for i in 0..20 {
-        let res = login_via(
-            &app,
-            &format!("203.0.113.{i}"),
-            "198.51.100.1",
-            &format!("guess{i}@shop-a.test"),
-            "wrong password!!",
-        )
-        .await;
-        assert_eq!(res.status.as_u16(), 401, "attempt {}: {}", i + 1, res.body);
-    }
+    twenty_failures(|i, email| {
+        let app = &app;
+        async move { login_via(app, &format!("203.0.113.{i}"), "198.51.100.1", &email, "wrong password!!").await }
+    })
+    .await;
     login_via(&app, "203.0.113.99", "198.51.100.2", "admin@shop-a.test", PASSWORD)
         .await
         .expect_error(429, "too_many_requests");
 }
-
-mod forwarded_for {
-    use tills_testkit::Backend;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn behind_a_trusted_proxy_sqlite() {
-        super::behind_a_trusted_proxy_failures_count_per_client(Backend::Sqlite).await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn behind_a_trusted_proxy_postgres() {
-        super::behind_a_trusted_proxy_failures_count_per_client(Backend::Postgres).await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn untrusted_sqlite() {
-        super::without_trusted_proxies_forwarded_addresses_are_ignored(Backend::Sqlite).await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn untrusted_postgres() {
-        super::without_trusted_proxies_forwarded_addresses_are_ignored(Backend::Postgres).await
-    }
-}
+both_backends!(without_trusted_proxies_forwarded_addresses_are_ignored);
 
 async fn login_body_errors(app: TestApp) {
     app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": 5, "password": PASSWORD})))

@@ -17,18 +17,22 @@ use tills_testkit::{Backend, TestDb};
 pub const SECRET: &str = "test-secret-0123456789-0123456789-abcdef";
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Runs one async test body against SQLite and against PostgreSQL, as two tests.
+/// Runs one async test body against SQLite and against PostgreSQL, as two tests, on an app from
+/// `TestApp::spawn` or the named constructor (`both_backends!(name, spawn_behind_proxy)`).
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident) => {
+        $crate::both_backends!($name, spawn);
+    };
+    ($name:ident, $spawn:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::helpers::TestApp::spawn(tills_testkit::Backend::Sqlite).await).await
+                super::$name($crate::helpers::TestApp::$spawn(tills_testkit::Backend::Sqlite).await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name($crate::helpers::TestApp::spawn(tills_testkit::Backend::Postgres).await).await
+                super::$name($crate::helpers::TestApp::$spawn(tills_testkit::Backend::Postgres).await).await
             }
         }
     };
@@ -79,6 +83,23 @@ impl Res {
     }
 }
 
+/// The test database's pool. A generous acquire timeout: bursts of hundreds of concurrent
+/// requests on a 2-core machine running other suites must queue, not fail.
+async fn connect(db: &TestDb) -> Arc<dyn Store> {
+    let pool = PoolConfig { acquire_timeout: Duration::from_secs(30), ..PoolConfig::default() };
+    tills_storage::connect(&db.url, &pool).await.expect("connect")
+}
+
+/// Every test app's configuration: the test secret, one-hour tokens, no trusted proxies.
+fn app_config(cache: tills_server::cache::CacheConfig) -> AppConfig {
+    AppConfig {
+        jwt_secret: Secret(SECRET.into()),
+        token_ttl: Duration::from_secs(3600),
+        cache,
+        trusted_proxies: TrustedProxies::default(),
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         let db = TestDb::new(backend).await;
@@ -86,10 +107,7 @@ impl TestApp {
     }
 
     pub async fn spawn_on(db: TestDb) -> TestApp {
-        // A generous acquire timeout: bursts of hundreds of concurrent requests on a 2-core
-        // machine running other suites must queue, not fail.
-        let pool = PoolConfig { acquire_timeout: Duration::from_secs(30), ..PoolConfig::default() };
-        let store = tills_storage::connect(&db.url, &pool).await.expect("connect");
+        let store = connect(&db).await;
         Self::spawn_with_store(db, store).await
     }
 
@@ -103,25 +121,17 @@ impl TestApp {
         store: Arc<dyn Store>,
         cache: tills_server::cache::CacheConfig,
     ) -> TestApp {
-        let config = AppConfig {
-            jwt_secret: Secret(SECRET.into()),
-            token_ttl: Duration::from_secs(3600),
-            cache,
-            trusted_proxies: TrustedProxies::default(),
-        };
-        Self::spawn_with_config(db, store, config).await
+        Self::spawn_with_config(db, store, app_config(cache)).await
     }
 
     /// A server on a fresh database that trusts `X-Forwarded-For` from 127.0.0.1, as behind a
     /// proxy on the same machine.
     pub async fn spawn_behind_proxy(backend: Backend) -> TestApp {
         let db = TestDb::new(backend).await;
-        let store = tills_storage::connect(&db.url, &PoolConfig::default()).await.expect("connect");
+        let store = connect(&db).await;
         let config = AppConfig {
-            jwt_secret: Secret(SECRET.into()),
-            token_ttl: Duration::from_secs(3600),
-            cache: tills_server::cache::CacheConfig::default(),
             trusted_proxies: TrustedProxies::parse("127.0.0.1").unwrap(),
+            ..app_config(tills_server::cache::CacheConfig::default())
         };
         Self::spawn_with_config(db, store, config).await
     }
@@ -158,8 +168,7 @@ impl TestApp {
     }
 
     async fn spawn_configured_on(db: TestDb, cache: tills_server::cache::CacheConfig) -> TestApp {
-        let pool = PoolConfig { acquire_timeout: Duration::from_secs(30), ..PoolConfig::default() };
-        let store = tills_storage::connect(&db.url, &pool).await.expect("connect");
+        let store = connect(&db).await;
         Self::spawn_configured(db, store, cache).await
     }
 
