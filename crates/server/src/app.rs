@@ -22,6 +22,7 @@ use crate::auth::token::Secret;
 use crate::cache::{CacheConfig, ProductCache};
 use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
+use crate::services::search::SearchIndexes;
 use crate::state::{AccessCache, AppState};
 use tills_storage::Store;
 
@@ -42,6 +43,7 @@ pub struct AppConfig {
 pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> Result<AppState, String> {
     Ok(AppState {
         cache: ProductCache::new(store.clone(), &config.cache)?,
+        search: Arc::new(SearchIndexes::new(config.cache.search_memory_bytes)),
         store,
         tokens: Arc::new(TokenKeys::new(&config.jwt_secret, config.token_ttl)),
         throttle: Arc::new(match &config.cache.redis {

@@ -13,6 +13,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::cache::ProductCache;
 use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
+use crate::services::search::SearchIndexes;
 
 /// How long another instance may keep answering with a store's old status or a user's old
 /// role: API.md's "within five seconds". The instance that makes the change drops its entry
@@ -28,6 +29,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The product cache: the scan's fast path.
     pub cache: Arc<ProductCache>,
+    /// Product search's entries per store (`services/search.rs`).
+    pub search: Arc<SearchIndexes>,
     /// Whose `X-Forwarded-For` names the client (login throttling counts per client address).
     pub proxies: Arc<TrustedProxies>,
 }

@@ -18,6 +18,7 @@ mod named;
 mod platform;
 mod products;
 mod sales;
+mod search;
 mod users;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub use sales::{
     DayActivity, DaySale, ExportRow, Idempotent, NewPayment, NewSale, NewSaleLine, PaymentFilter, PaymentRecord,
     RefundLineRecord, RefundRecord, RefundRequest, SaleFilter, SaleHeader, SaleLineRecord, SaleRecord, SaleRepo,
 };
+pub use search::{SearchCatalog, SearchEntry, SearchRepo};
 pub use tills_domain::StoreId;
 pub use users::{NewUser, UserChanges, UserRecord, UserRepo};
 
@@ -52,6 +54,7 @@ pub trait Store:
     + ProductRepo
     + CustomerRepo
     + SaleRepo
+    + SearchRepo
     + ImportRepo
     + Send
     + Sync

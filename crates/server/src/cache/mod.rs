@@ -42,11 +42,19 @@ pub struct CacheConfig {
     pub memory_ttl: Duration,
     /// The in-process tier's bound, in (estimated) bytes.
     pub memory_bytes: u64,
+    /// The bound of product search's in-process entries (`services/search.rs`), in (estimated)
+    /// bytes.
+    pub search_memory_bytes: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { redis: None, memory_ttl: Duration::from_secs(300), memory_bytes: 1 << 30 }
+        CacheConfig {
+            redis: None,
+            memory_ttl: Duration::from_secs(300),
+            memory_bytes: 1 << 30,
+            search_memory_bytes: 256 << 20,
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
 use crate::openapi::ErrorBody;
 use crate::services::catalog::{self, ProductBody};
-use crate::services::scan;
+use crate::services::{scan, search};
 use crate::state::AppState;
 
 /// A product as API.md shows it.
@@ -324,7 +324,10 @@ pub async fn list(
         after,
         limit: limit + 1,
     };
-    let rows = state.store.list_products(&caller.store, &filter).await?;
+    let rows = match filter.q {
+        Some(_) => search::search(&state.search, &state.store, &caller.store, &filter).await?,
+        None => state.store.list_products(&caller.store, &filter).await?,
+    };
     Ok(Json(pagination::page(
         rows,
         limit,

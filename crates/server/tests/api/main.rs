@@ -11,6 +11,7 @@ mod crash;
 mod import;
 mod openapi;
 mod sales;
+mod search;
 mod smoke;
 
 mod audit;
