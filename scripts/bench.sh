@@ -82,8 +82,10 @@ start() { # start DATABASE_URL [REDIS_URL]
   # each about every two minutes, and with the default five minutes (counted from the load, not
   # the last hit) about a third of "hot" scans would be Redis round trips (measured: 14,203
   # req/s). Database connections stay at the default (16): more only adds PostgreSQL processes
-  # competing for the same two cores.
+  # competing for the same two cores. Product search's entries get room for every store (about
+  # 370 KB a store of 2,000 products; the default 512 MiB holds about 1,400 such stores).
   DATABASE_URL="$1" REDIS_URL="${2:-}" RUST_LOG=warn TILLS_CACHE_MEMORY_MB="${BENCH_CACHE_MB:-4096}" \
+    TILLS_SEARCH_MEMORY_MB="${BENCH_SEARCH_MB:-1024}" \
     TILLS_CACHE_MEMORY_TTL_SECS="${BENCH_CACHE_MEMORY_TTL:-3600}" \
     "$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
   SERVER_PID=$!

@@ -131,10 +131,10 @@ pub struct CacheArgs {
     /// How much memory each instance gives its product cache, in MiB (about 1.3 KiB a product).
     #[arg(long, env = "TILLS_CACHE_MEMORY_MB", default_value_t = 1024)]
     pub cache_memory_mb: u64,
-    /// How much memory each instance gives product search's entries, in MiB (about 100 bytes a
+    /// How much memory each instance gives product search's entries, in MiB (about 200 bytes a
     /// product of each store that searches; a store that stops searching frees its part after
     /// 15 minutes).
-    #[arg(long, env = "TILLS_SEARCH_MEMORY_MB", default_value_t = 256)]
+    #[arg(long, env = "TILLS_SEARCH_MEMORY_MB", default_value_t = 512)]
     pub search_memory_mb: u64,
     /// A Redis call slower than this (milliseconds) is skipped and counted as an error.
     #[arg(long, env = "TILLS_CACHE_REDIS_TIMEOUT_MS", default_value_t = 50)]

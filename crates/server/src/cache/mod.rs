@@ -53,7 +53,7 @@ impl Default for CacheConfig {
             redis: None,
             memory_ttl: Duration::from_secs(300),
             memory_bytes: 1 << 30,
-            search_memory_bytes: 256 << 20,
+            search_memory_bytes: 512 << 20,
         }
     }
 }

@@ -2,8 +2,8 @@
 //! barcode starts with it, whatever the case.
 //!
 //! Each instance keeps, per store, what a search filters and sorts on (names, skus, barcodes,
-//! status, category, brand, quick flag, creation time: about 100 bytes a product), picks the page
-//! in memory, and reads only that page's products from the database — in the same transaction as
+//! status, category, brand, quick flag, creation time: about 200 bytes a product), picks the page
+//! in memory, and reads only that page's products from the database — in the same statement as
 //! the store's catalog version. When the version is not the one the entries were read at (some
 //! write changed the catalog since, on any instance), the entries are read again and the page
 //! picked again. So a search is as fresh as a database query, and costs the database about 20
