@@ -221,7 +221,8 @@ function loginView() {
 
 // ---------- the sale screen ----------
 
-const cart = { lines: [], quote: null, error: null, customer: null, offline: false };
+// `tendered`: what the cashier typed in the payment fields, kept when a quote redraws them.
+const cart = { lines: [], quote: null, error: null, customer: null, offline: false, tendered: {} };
 const seen = new Map(); // barcode → last scan answer, for selling while the server is away
 let currentReceiptRef = null;
 
@@ -393,7 +394,13 @@ function renderPay() {
     const paid = amounts.reduce((a, b) => a + b, 0);
     change.replaceChildren(h('div', {}, h('span', {}, paid >= total ? 'Change' : 'Still due'), h('strong', {}, money(Math.abs(paid - total)))));
   };
-  [cash, card, mobile, voucher].forEach((i) => i.addEventListener('input', updateChange));
+  // A quote (or going offline) redraws this pane: what the cashier already typed stays.
+  const inputs = { cash, card, mobile, voucher };
+  for (const [method, input] of Object.entries(inputs)) {
+    input.value = cart.tendered[method] || '';
+    input.addEventListener('input', () => { cart.tendered[method] = input.value; updateChange(); });
+  }
+  updateChange();
   const phone = h('input', { id: 'customer-phone', placeholder: 'Customer phone (optional)', inputmode: 'tel' });
   const customerLine = h('div', { class: 'muted' }, cart.customer ? `Customer: ${cart.customer.name} (${cart.customer.phone})` : '');
   phone.addEventListener('keydown', async (ev) => {
@@ -429,8 +436,8 @@ function renderPay() {
     ),
     change,
     h('div', { class: 'row', style: 'margin-top:.5rem' },
-      h('button', { type: 'button', onclick: () => { if (total != null) { cash.value = ''; card.value = moneyInput(total); updateChange(); } } }, 'Card: exact'),
-      h('button', { type: 'button', onclick: () => { if (total != null) { cash.value = moneyInput(total); updateChange(); } } }, 'Cash: exact'),
+      h('button', { type: 'button', onclick: () => { if (total != null) { cash.value = ''; card.value = moneyInput(total); cart.tendered.cash = ''; cart.tendered.card = card.value; updateChange(); } } }, 'Card: exact'),
+      h('button', { type: 'button', onclick: () => { if (total != null) { cash.value = moneyInput(total); cart.tendered.cash = cash.value; updateChange(); } } }, 'Cash: exact'),
     ),
     h('label', {}, 'Customer'), phone, customerLine,
     h('p', {}, h('button', { class: 'primary', type: 'submit', id: 'complete', disabled: !cart.lines.length || !!cart.error }, 'Complete sale')),
@@ -483,7 +490,7 @@ async function completeSale(payments, form) {
 }
 
 function resetCart() {
-  cart.lines = []; cart.quote = null; cart.error = null; cart.customer = null;
+  cart.lines = []; cart.quote = null; cart.error = null; cart.customer = null; cart.tendered = {};
 }
 
 // ---------- receipts ----------
