@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use sqlx::{FromRow, Row};
 use tills_domain::{Id, StoreId};
 
-use crate::backend::{PgStore, SqliteStore};
+use crate::backend::{PgStore, SqliteStore, for_each_backend};
 use crate::products::ProductRow;
 use crate::{ProductRecord, Result, Timestamp};
 
@@ -98,7 +98,7 @@ fn catalog(version: Option<i64>, rows: Vec<EntryRow>, mut barcodes: Vec<(Id, Str
 }
 
 macro_rules! impl_search_catalog {
-    ($backend:ty) => {
+    ($backend:ty, $db:ty) => {
         impl $backend {
             async fn read_search_catalog(&self, store: &StoreId) -> Result<SearchCatalog> {
                 let mut tx = self.scoped(store, false).await?;
@@ -114,8 +114,7 @@ macro_rules! impl_search_catalog {
         }
     };
 }
-impl_search_catalog!(PgStore);
-impl_search_catalog!(SqliteStore);
+for_each_backend!(impl_search_catalog);
 
 #[async_trait]
 impl SearchRepo for PgStore {
