@@ -354,9 +354,20 @@ const ADD_STOCK: &str = "UPDATE products SET stock_milli = stock_milli + $3, upd
      WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL";
 pub(crate) const INSERT_MOVEMENT: &str = "INSERT INTO stock_movements (store_id, id, product_id, delta_milli, reason, note, sale_id, \
      refund_id, user_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-const LIST_MOVEMENTS: &str = "SELECT id, product_id, delta_milli, reason, note, sale_id, refund_id, user_id, created_at \
+/// A product's movements: the rows of `stock_movements` (stock takes, deliveries, voids, refunds,
+/// the importer's opening stock) and, without a row of their own, the lines that sold it — each
+/// line is the movement of its sale (its id, −quantity × factor, the cashier, when the sale was
+/// written). Sales brought over by the importer are not among them: the opening stock it wrote
+/// already counts them.
+const LIST_MOVEMENTS: &str = "SELECT id, product_id, delta_milli, reason, note, sale_id, refund_id, user_id, \
+     created_at FROM (\
+     SELECT id, product_id, delta_milli, reason, note, sale_id, refund_id, user_id, created_at \
      FROM stock_movements WHERE store_id = $1 AND product_id = $2 \
-     AND ($3 IS NULL OR created_at > $3 OR (created_at = $3 AND id > $4)) ORDER BY created_at, id LIMIT $5";
+     UNION ALL \
+     SELECT l.id, l.product_id, -(l.quantity_milli * l.factor), 'sale', NULL, l.sale_id, NULL, s.cashier_id, \
+     s.created_at FROM sale_lines l JOIN sales s ON s.store_id = l.store_id AND s.id = l.sale_id \
+     WHERE l.store_id = $1 AND l.product_id = $2 AND s.legacy_id IS NULL) m \
+     WHERE ($3 IS NULL OR created_at > $3 OR (created_at = $3 AND id > $4)) ORDER BY created_at, id LIMIT $5";
 const CATEGORY_EXISTS: &str = "SELECT COUNT(*) FROM categories WHERE store_id = $1 AND id = $2";
 const BRAND_EXISTS: &str = "SELECT COUNT(*) FROM brands WHERE store_id = $1 AND id = $2";
 const UNIT_EXISTS: &str = "SELECT COUNT(*) FROM units WHERE store_id = $1 AND id = $2";

@@ -4,7 +4,9 @@
 //! counter commit in one transaction, or none of them does. The counter row is locked by the
 //! first write of the transaction (`UPDATE … RETURNING`), which orders the sales of one store:
 //! numbers have no gaps and no repeats among committed sales. On PostgreSQL a new sale is one
-//! call of `tills_sell` (migration 4): one round trip; SQLite runs the same statements in turn.
+//! call of `tills_sell` (migrations 4 and 8): one round trip; SQLite runs the same statements in
+//! turn. A sale's stock movements are its lines (`products::LIST_MOVEMENTS` reads them as such):
+//! no row of their own.
 
 use async_trait::async_trait;
 use chrono::SubsecRound;
@@ -356,15 +358,11 @@ struct SaleRows {
     payments: String,
     /// One row per product: lines of one product are summed.
     stock: String,
-    /// One movement per line.
-    movements: String,
     audit: String,
 }
 
 #[derive(Serialize)]
 struct StockRow {
-    #[serde(serialize_with = "ser_id")]
-    id: Id,
     #[serde(serialize_with = "ser_id")]
     product_id: Id,
     delta_milli: i64,
@@ -385,28 +383,19 @@ struct AuditRow<'a> {
 impl SaleRows {
     /// From the sale as it will read: one source for the rows and for the answer.
     fn of(sale: &SaleRecord, audit: &[NewAudit]) -> Result<Self> {
-        let movements: Vec<StockRow> = sale
-            .lines
-            .iter()
-            .filter_map(|l| Some((l.product_id?, l)))
-            .map(|(product_id, l)| StockRow {
-                id: tills_domain::new_id(),
-                product_id,
-                delta_milli: -(l.quantity_milli.saturating_mul(l.factor)),
-            })
-            .collect();
         let mut stock: Vec<StockRow> = Vec::new();
-        for m in &movements {
-            match stock.iter_mut().find(|s| s.product_id == m.product_id) {
-                Some(s) => s.delta_milli = s.delta_milli.saturating_add(m.delta_milli),
-                None => stock.push(StockRow { id: m.product_id, product_id: m.product_id, delta_milli: m.delta_milli }),
+        for l in &sale.lines {
+            let Some(product_id) = l.product_id else { continue };
+            let delta_milli = -(l.quantity_milli.saturating_mul(l.factor));
+            match stock.iter_mut().find(|s| s.product_id == product_id) {
+                Some(s) => s.delta_milli = s.delta_milli.saturating_add(delta_milli),
+                None => stock.push(StockRow { product_id, delta_milli }),
             }
         }
         Ok(SaleRows {
             lines: json(&sale.lines)?,
             payments: json(&sale.payments)?,
             stock: json(&stock)?,
-            movements: json(&movements)?,
             audit: json(
                 &audit
                     .iter()
@@ -499,7 +488,7 @@ enum Written {
 }
 
 impl PgStore {
-    /// The whole sale in one round trip: `tills_sell` (migration 4) runs the statements that
+    /// The whole sale in one round trip: `tills_sell` (migration 8) runs the statements that
     /// SQLite runs one by one below, in the calling statement's transaction.
     async fn write_sale(&self, store: &StoreId, sale: &NewSale, rows: &SaleRows, now: Timestamp) -> Result<Written> {
         let (outcome, invoice, kind, hash, resource): (
@@ -510,7 +499,7 @@ impl PgStore {
             Option<Id>,
         ) = sqlx::query_as(
             "SELECT * FROM tills_sell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17::json, $18::json, $19::json, $20::json, $21::json)",
+                 $17::json, $18::json, $19::json, $20::json)",
         )
         .bind(store.as_str())
         .bind(sale.id)
@@ -531,7 +520,6 @@ impl PgStore {
         .bind(&rows.lines)
         .bind(&rows.payments)
         .bind(&rows.stock)
-        .bind(&rows.movements)
         .bind(&rows.audit)
         .fetch_one(&self.pool)
         .await?;
@@ -578,10 +566,10 @@ impl SqliteStore {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        // Lines, payments, stock, movements and audit: one statement each, whatever the size of
+        // Lines, payments, stock and audit: one statement each, whatever the size of
         // the sale (the rows travel as one JSON array). SQLite has one writer at a time and needs
         // no row locks.
-        let (id, by) = (sale.id, sale.cashier_id);
+        let id = sale.id;
         sqlx::query(SQLITE_SALE_LINES).bind(store.as_str()).bind(&rows.lines).bind(id).execute(&mut *tx).await?;
         sqlx::query(SQLITE_SALE_PAYMENTS)
             .bind(store.as_str())
@@ -591,14 +579,6 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         sqlx::query(SQLITE_TAKE_STOCK).bind(store.as_str()).bind(&rows.stock).execute(&mut *tx).await?;
-        sqlx::query(SQLITE_SALE_MOVEMENTS)
-            .bind(store.as_str())
-            .bind(&rows.movements)
-            .bind(id)
-            .bind(now)
-            .bind(by)
-            .execute(&mut *tx)
-            .await?;
         if !sale.audit.is_empty() {
             sqlx::query(SQLITE_SALE_AUDIT).bind(store.as_str()).bind(&rows.audit).bind(now).execute(&mut *tx).await?;
         }
@@ -607,8 +587,8 @@ impl SqliteStore {
     }
 }
 
-// The rows of a sale on SQLite. Bound: `$1` the store, `$2` the JSON rows, then the sale id, the
-// time and the cashier as each needs them.
+// The rows of a sale on SQLite. Bound: `$1` the store, `$2` the JSON rows, then the sale id and the
+// time as each needs them.
 const SQLITE_SALE_LINES: &str = "INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, \
      unit_id, factor, quantity_milli, price, catalog_price, discount, tax_rate, tax, total) \
      SELECT $1, unhex(value ->> 'id'), $3, value ->> 'position', unhex(value ->> 'product_id'), value ->> 'name', \
@@ -623,10 +603,6 @@ const SQLITE_SALE_PAYMENTS: &str = "INSERT INTO payments (store_id, id, sale_id,
 const SQLITE_TAKE_STOCK: &str = "UPDATE products SET stock_milli = stock_milli + \
      (SELECT SUM(j.value ->> 'delta_milli') FROM json_each($2) AS j WHERE unhex(j.value ->> 'product_id') = products.id) \
      WHERE store_id = $1 AND id IN (SELECT unhex(value ->> 'product_id') FROM json_each($2))";
-const SQLITE_SALE_MOVEMENTS: &str = "INSERT INTO stock_movements (store_id, id, product_id, delta_milli, reason, note, \
-     sale_id, refund_id, user_id, created_at) \
-     SELECT $1, unhex(value ->> 'id'), unhex(value ->> 'product_id'), value ->> 'delta_milli', 'sale', NULL, $3, \
-     NULL, $5, $4 FROM json_each($2)";
 const SQLITE_SALE_AUDIT: &str = "INSERT INTO audit_log (store_id, id, actor_id, actor_email, action, target, detail, \
      created_at) SELECT $1, unhex(value ->> 'id'), unhex(value ->> 'actor_id'), value ->> 'actor_email', \
      value ->> 'action', value ->> 'target', value ->> 'detail', $3 FROM json_each($2)";
