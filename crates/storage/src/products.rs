@@ -356,18 +356,41 @@ pub(crate) const INSERT_MOVEMENT: &str = "INSERT INTO stock_movements (store_id,
      refund_id, user_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 /// A product's movements: the rows of `stock_movements` (stock takes, deliveries, voids, refunds,
 /// the importer's opening stock) and, without a row of their own, the lines that sold it — each
-/// line is the movement of its sale (its id, −quantity × factor, the cashier, when the sale was
-/// written). Sales brought over by the importer are not among them: the opening stock it wrote
-/// already counts them.
-const LIST_MOVEMENTS: &str = "SELECT id, product_id, delta_milli, reason, note, sale_id, refund_id, user_id, \
-     created_at FROM (\
-     SELECT id, product_id, delta_milli, reason, note, sale_id, refund_id, user_id, created_at \
-     FROM stock_movements WHERE store_id = $1 AND product_id = $2 \
-     UNION ALL \
-     SELECT l.id, l.product_id, -(l.quantity_milli * l.factor), 'sale', NULL, l.sale_id, NULL, s.cashier_id, \
-     s.created_at FROM sale_lines l JOIN sales s ON s.store_id = l.store_id AND s.id = l.sale_id \
-     WHERE l.store_id = $1 AND l.product_id = $2 AND s.legacy_id IS NULL) m \
-     WHERE ($3 IS NULL OR created_at > $3 OR (created_at = $3 AND id > $4)) ORDER BY created_at, id LIMIT $5";
+/// line is the movement of its sale (its id, −quantity × factor, the cashier, `moved_at`: when
+/// the sale took the stock; NULL for the importer's sales, whose opening stock counts them).
+/// Each side reads at most one page in its index order, then the two pages are merged. The first
+/// page and the pages after a cursor are two statements, so that the cursor's time bounds the
+/// index scan even in a generic plan (`$3 IS NULL OR …` would leave it a filter).
+macro_rules! list_movements {
+    ($movements_after:literal, $lines_after:literal, $limit:literal) => {
+        concat!(
+            "SELECT id, product_id, delta_milli, reason, note, sale_id, refund_id, user_id, created_at FROM (",
+            "SELECT id, product_id, delta_milli, reason, note, sale_id, refund_id, user_id, created_at ",
+            "FROM stock_movements WHERE store_id = $1 AND product_id = $2",
+            $movements_after,
+            " ORDER BY created_at, id LIMIT ",
+            $limit,
+            ") m UNION ALL ",
+            "SELECT id, product_id, delta_milli, reason, note, sale_id, refund_id, user_id, created_at FROM (",
+            "SELECT l.id, l.product_id, -(l.quantity_milli * l.factor) AS delta_milli, 'sale' AS reason, ",
+            "CAST(NULL AS text) AS note, l.sale_id, CAST(NULL AS uuid) AS refund_id, s.cashier_id AS user_id, ",
+            "l.moved_at AS created_at ",
+            "FROM sale_lines l JOIN sales s ON s.store_id = l.store_id AND s.id = l.sale_id ",
+            "WHERE l.store_id = $1 AND l.product_id = $2 AND l.moved_at IS NOT NULL",
+            $lines_after,
+            " ORDER BY l.moved_at, l.id LIMIT ",
+            $limit,
+            ") l ORDER BY created_at, id LIMIT ",
+            $limit
+        )
+    };
+}
+const LIST_MOVEMENTS: &str = list_movements!("", "", "$3");
+const LIST_MOVEMENTS_AFTER: &str = list_movements!(
+    " AND created_at >= $3 AND (created_at > $3 OR id > $4)",
+    " AND l.moved_at >= $3 AND (l.moved_at > $3 OR l.id > $4)",
+    "$5"
+);
 const CATEGORY_EXISTS: &str = "SELECT COUNT(*) FROM categories WHERE store_id = $1 AND id = $2";
 const BRAND_EXISTS: &str = "SELECT COUNT(*) FROM brands WHERE store_id = $1 AND id = $2";
 const UNIT_EXISTS: &str = "SELECT COUNT(*) FROM units WHERE store_id = $1 AND id = $2";
@@ -775,14 +798,26 @@ macro_rules! impl_product_repo {
                 limit: i64,
             ) -> Result<Vec<StockMovement>> {
                 let mut tx = self.scoped(store, false).await?;
-                let rows: Vec<MovementRow> = sqlx::query_as(LIST_MOVEMENTS)
-                    .bind(store.as_str())
-                    .bind(product_id)
-                    .bind(after.map(|a| a.0))
-                    .bind(after.map(|a| a.1))
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let rows: Vec<MovementRow> = match after {
+                    None => {
+                        sqlx::query_as(LIST_MOVEMENTS)
+                            .bind(store.as_str())
+                            .bind(product_id)
+                            .bind(limit)
+                            .fetch_all(&mut *tx)
+                            .await?
+                    }
+                    Some((at, id)) => {
+                        sqlx::query_as(LIST_MOVEMENTS_AFTER)
+                            .bind(store.as_str())
+                            .bind(product_id)
+                            .bind(at)
+                            .bind(id)
+                            .bind(limit)
+                            .fetch_all(&mut *tx)
+                            .await?
+                    }
+                };
                 tx.commit().await?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
@@ -831,5 +866,6 @@ pub fn catalog_queries() -> Vec<(&'static str, &'static str)> {
         ("get", SELECT_PRODUCT),
         ("barcode owner", BARCODE_OWNER),
         ("stock movements", LIST_MOVEMENTS),
+        ("stock movements after", LIST_MOVEMENTS_AFTER),
     ]
 }

@@ -570,7 +570,13 @@ impl SqliteStore {
         // the sale (the rows travel as one JSON array). SQLite has one writer at a time and needs
         // no row locks.
         let id = sale.id;
-        sqlx::query(SQLITE_SALE_LINES).bind(store.as_str()).bind(&rows.lines).bind(id).execute(&mut *tx).await?;
+        sqlx::query(SQLITE_SALE_LINES)
+            .bind(store.as_str())
+            .bind(&rows.lines)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(SQLITE_SALE_PAYMENTS)
             .bind(store.as_str())
             .bind(&rows.payments)
@@ -590,11 +596,11 @@ impl SqliteStore {
 // The rows of a sale on SQLite. Bound: `$1` the store, `$2` the JSON rows, then the sale id and the
 // time as each needs them.
 const SQLITE_SALE_LINES: &str = "INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, \
-     unit_id, factor, quantity_milli, price, catalog_price, discount, tax_rate, tax, total) \
+     unit_id, factor, quantity_milli, price, catalog_price, discount, tax_rate, tax, total, moved_at) \
      SELECT $1, unhex(value ->> 'id'), $3, value ->> 'position', unhex(value ->> 'product_id'), value ->> 'name', \
      value ->> 'barcode', unhex(value ->> 'unit_id'), value ->> 'factor', value ->> 'quantity_milli', \
      value ->> 'price', value ->> 'catalog_price', value ->> 'discount', value ->> 'tax_rate', value ->> 'tax', \
-     value ->> 'total' FROM json_each($2)";
+     value ->> 'total', CASE WHEN value ->> 'product_id' IS NULL THEN NULL ELSE $4 END FROM json_each($2)";
 const SQLITE_SALE_PAYMENTS: &str = "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, \
      created_at) SELECT $1, unhex(value ->> 'id'), $3, NULL, value ->> 'method', value ->> 'amount', \
      value ->> 'reference', $4 FROM json_each($2)";

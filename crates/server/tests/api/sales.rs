@@ -655,3 +655,59 @@ async fn the_answer_to_a_sale_is_what_is_stored(app: TestApp) {
     assert_eq!(replay.body, stored);
 }
 both_backends!(the_answer_to_a_sale_is_what_is_stored);
+
+/// A product's movements are its sale lines and the rows of its other changes, merged in time
+/// order: paged two at a time they come out once each, in order, and add up to the stock change.
+async fn stock_movements_page_through_sales_voids_and_deliveries(app: TestApp) {
+    let s = shop(&app).await;
+    let path = format!("/api/v1/products/{}", s.cola);
+    let list = |token: &str| {
+        let (app, path, token) = (&app, path.clone(), token.to_owned());
+        async move {
+            let mut items: Vec<Value> = Vec::new();
+            let mut url = format!("{path}/stock-movements?limit=2");
+            loop {
+                let page = app.get(&url, &token).await.expect(200);
+                let got = page["items"].as_array().unwrap();
+                assert!(got.len() <= 2, "{page}");
+                items.extend(got.iter().cloned());
+                match page["nextCursor"].as_str() {
+                    Some(c) => url = format!("{path}/stock-movements?limit=2&cursor={c}"),
+                    None => return items,
+                }
+            }
+        }
+    };
+    let before = list(&s.admin).await;
+    let stock_before = stock(&app.get(&path, &s.admin).await.expect(200));
+
+    let sell = |quantity: i64| {
+        app.post(
+            "/api/v1/sales",
+            &s.cashier,
+            json!({"lines": [{"barcode": "5449000000996", "quantity": quantity}], "payments": [{"method": "cash", "amount": 100000}]}),
+        )
+    };
+    let first = sell(1).await.expect(201);
+    app.post(&format!("{path}/stock"), &s.admin, json!({"delta": 12, "reason": "received"})).await.expect(200);
+    sell(2).await.expect(201);
+    sell(3).await.expect(201);
+    app.post(&format!("/api/v1/sales/{}/void", first["id"].as_str().unwrap()), &s.manager, json!({})).await.expect(200);
+
+    let after = list(&s.admin).await;
+    let ids: BTreeSet<&str> = after.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), after.len(), "each movement once: {after:?}");
+    let times: Vec<&str> = after.iter().map(|m| m["createdAt"].as_str().unwrap()).collect();
+    let parsed: Vec<chrono::DateTime<chrono::Utc>> = times.iter().map(|t| t.parse().unwrap()).collect();
+    assert!(parsed.windows(2).all(|w| w[0] <= w[1]), "in time order: {times:?}");
+    let old: BTreeSet<&str> = before.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let new: Vec<&Value> = after.iter().filter(|m| !old.contains(m["id"].as_str().unwrap())).collect();
+    let reasons: Vec<&str> = new.iter().map(|m| m["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["sale", "received", "sale", "sale", "void"]);
+    assert!(new.iter().filter(|m| m["reason"] == "sale").all(|m| m["userId"].is_string() && m["saleId"].is_string()));
+    let moved: f64 = new.iter().map(|m| m["delta"].as_f64().unwrap()).sum();
+    let stock_after = stock(&app.get(&path, &s.admin).await.expect(200));
+    assert_eq!(moved, -1.0 + 12.0 - 2.0 - 3.0 + 1.0);
+    assert_eq!(stock_after - stock_before, moved);
+}
+both_backends!(stock_movements_page_through_sales_voids_and_deliveries);

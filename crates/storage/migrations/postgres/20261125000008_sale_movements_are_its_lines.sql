@@ -8,8 +8,12 @@
 -- 1. A sale's stock movements are its lines. Each movement repeated a line (product, quantity
 --    × factor, sale, cashier, time); the list of a product's movements now reads the lines
 --    themselves beside the rows of `stock_movements`, which keeps every other kind (stock takes,
---    deliveries, voids, refunds, opening stock). The rows the sales wrote so far are dropped:
---    the list shows the same movements from the lines (under the line's id).
+--    deliveries, voids, refunds, opening stock). A line's `moved_at` is when its sale took the
+--    stock (the sale's `created_at`), and the index of lines by product is ordered by it, so a
+--    page of a product's movements reads that page's lines, not every line of the product. It
+--    is NULL for a line that moved no stock: no product, or a sale brought by the importer
+--    (whose opening stock already counts it). The rows the sales wrote so far are dropped: the
+--    list shows the same movements from the lines (under the line's id).
 -- 2. Stock rows are locked before anything else is written, in the mode the UPDATE needs. The
 --    foreign-key check of a sale line takes a KEY SHARE lock on its product row, and a lock is a
 --    write: the lines' checks locked each row, `FOR UPDATE` locked it again, the UPDATE wrote a
@@ -18,6 +22,8 @@
 --    product order, so two sales never wait on each other in a cycle.
 -- 3. The index of sales by customer keeps only sales that have one: most sales are anonymous,
 --    and each added a NULL entry no query looks for.
+ALTER TABLE sale_lines ADD COLUMN moved_at timestamptz;
+
 DROP FUNCTION tills_sell(text, uuid, text, text, uuid, uuid, text, bigint, bigint, bigint, bigint, bigint,
     bigint, boolean, timestamptz, timestamptz, json, json, json, json, json);
 
@@ -69,9 +75,10 @@ BEGIN
             p_subtotal, p_discount_total, p_tax_total, p_total, p_paid, p_change, p_offline, p_sold_at, p_now);
 
     INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor,
-                            quantity_milli, price, catalog_price, discount, tax_rate, tax, total)
+                            quantity_milli, price, catalog_price, discount, tax_rate, tax, total, moved_at)
     SELECT p_store, r.id, p_id, r.position, r.product_id, r.name, r.barcode, r.unit_id, r.factor, r.quantity_milli,
-           r.price, r.catalog_price, r.discount, r.tax_rate, r.tax, r.total
+           r.price, r.catalog_price, r.discount, r.tax_rate, r.tax, r.total,
+           CASE WHEN r.product_id IS NULL THEN NULL ELSE p_now END
     FROM json_to_recordset(p_lines) AS r(id uuid, position integer, product_id uuid, name text, barcode text,
          unit_id uuid, factor bigint, quantity_milli bigint, price bigint, catalog_price bigint, discount bigint,
          tax_rate integer, tax bigint, total bigint);
@@ -100,8 +107,15 @@ GRANT EXECUTE ON FUNCTION tills_sell(text, uuid, text, text, uuid, uuid, text, b
 
 -- As the owner, past row-level security (forced on the owner too), for every store at once.
 ALTER TABLE stock_movements NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE sale_lines NO FORCE ROW LEVEL SECURITY;
+UPDATE sale_lines l SET moved_at = s.created_at FROM sales s
+    WHERE s.store_id = l.store_id AND s.id = l.sale_id AND s.legacy_id IS NULL AND l.product_id IS NOT NULL;
 DELETE FROM stock_movements WHERE reason = 'sale';
+ALTER TABLE sale_lines FORCE ROW LEVEL SECURITY;
 ALTER TABLE stock_movements FORCE ROW LEVEL SECURITY;
+
+DROP INDEX sale_lines_store_product;
+CREATE INDEX sale_lines_store_product ON sale_lines (store_id, product_id, moved_at, id);
 
 DROP INDEX sales_store_customer;
 CREATE INDEX sales_store_customer ON sales (store_id, customer_id) WHERE customer_id IS NOT NULL;

@@ -70,7 +70,8 @@ async fn catalog_queries_never_scan_products_sequentially() {
                 "list newest first" => "text, text, uuid, uuid, boolean, text, text, timestamptz, uuid, bigint",
                 "scan" | "barcode owner" => "text, text",
                 "get" => "text, uuid",
-                "stock movements" => "text, uuid, timestamptz, uuid, bigint",
+                "stock movements" => "text, uuid, bigint",
+                "stock movements after" => "text, uuid, timestamptz, uuid, bigint",
                 other => panic!("no types for {other}"),
             };
             let args: Vec<String> = match name {
@@ -82,7 +83,10 @@ async fn catalog_queries_never_scan_products_sequentially() {
                 )]).collect(),
                 "scan" | "barcode owner" => vec![format!("{store}, '0000000012345'")],
                 "get" => vec![format!("{store}, gen_random_uuid()")],
-                "stock movements" => vec![format!("{store}, gen_random_uuid(), NULL, NULL, 51")],
+                "stock movements" => vec![format!("{store}, gen_random_uuid(), 51")],
+                "stock movements after" => vec![format!(
+                    "{store}, gen_random_uuid(), now() - interval '1 hour', '00000000-0000-0000-0000-000000000000'::uuid, 51"
+                )],
                 other => panic!("no parameters for {other}"),
             };
             for (i, a) in args.iter().enumerate() {
