@@ -358,7 +358,8 @@ pub(crate) const INSERT_MOVEMENT: &str = "INSERT INTO stock_movements (store_id,
 /// the importer's opening stock) and, without a row of their own, the lines that sold it — each
 /// line is the movement of its sale (its id, −quantity × factor, the cashier, `moved_at`: when
 /// the sale took the stock; NULL for the importer's sales, whose opening stock counts them).
-/// Each side reads at most one page in its index order, then the two pages are merged. The first
+/// Each side reads at most one page in its index order (on PostgreSQL; SQLite's index of lines by
+/// product stops at the product, see its migration 3), then the two pages are merged. The first
 /// page and the pages after a cursor are two statements, so that the cursor's time bounds the
 /// index scan even in a generic plan (`$3 IS NULL OR …` would leave it a filter).
 macro_rules! list_movements {
