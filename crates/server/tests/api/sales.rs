@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::both_backends;
+use crate::common::collect_pages;
 use crate::helpers::TestApp;
 
 struct Shop {
@@ -661,24 +662,8 @@ both_backends!(the_answer_to_a_sale_is_what_is_stored);
 async fn stock_movements_page_through_sales_voids_and_deliveries(app: TestApp) {
     let s = shop(&app).await;
     let path = format!("/api/v1/products/{}", s.cola);
-    let list = |token: &str| {
-        let (app, path, token) = (&app, path.clone(), token.to_owned());
-        async move {
-            let mut items: Vec<Value> = Vec::new();
-            let mut url = format!("{path}/stock-movements?limit=2");
-            loop {
-                let page = app.get(&url, &token).await.expect(200);
-                let got = page["items"].as_array().unwrap();
-                assert!(got.len() <= 2, "{page}");
-                items.extend(got.iter().cloned());
-                match page["nextCursor"].as_str() {
-                    Some(c) => url = format!("{path}/stock-movements?limit=2&cursor={c}"),
-                    None => return items,
-                }
-            }
-        }
-    };
-    let before = list(&s.admin).await;
+    let movements = format!("{path}/stock-movements");
+    let before = collect_pages(&app, &s.admin, &movements, 2).await;
     let stock_before = stock(&app.get(&path, &s.admin).await.expect(200));
 
     let sell = |quantity: i64| {
@@ -694,7 +679,7 @@ async fn stock_movements_page_through_sales_voids_and_deliveries(app: TestApp) {
     sell(3).await.expect(201);
     app.post(&format!("/api/v1/sales/{}/void", first["id"].as_str().unwrap()), &s.manager, json!({})).await.expect(200);
 
-    let after = list(&s.admin).await;
+    let after = collect_pages(&app, &s.admin, &movements, 2).await;
     let ids: BTreeSet<&str> = after.iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), after.len(), "each movement once: {after:?}");
     let times: Vec<&str> = after.iter().map(|m| m["createdAt"].as_str().unwrap()).collect();
