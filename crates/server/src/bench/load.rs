@@ -13,7 +13,15 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::json;
 
+use bytes::Bytes;
+use hyper::Method;
+use hyper::header::HeaderValue;
+
+use super::wire::{Call, Client, Target};
 use super::{barcode, cashier_email, pack_barcode, store_id};
+
+/// How long one request may take before it counts as an error.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct BenchOptions {
     pub url: String,
@@ -120,7 +128,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
     crate::install_crypto_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(opts.concurrency.max(1))
-        .timeout(Duration::from_secs(30))
+        .timeout(TIMEOUT)
         .build()
         .context("building the HTTP client")?;
     let base = opts.url.trim_end_matches('/').to_owned();
@@ -147,12 +155,19 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         Vec::new()
     });
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let shared = Arc::new((client.clone(), base.clone(), tokens, opts.mix.clone(), opts.products_per_store));
+    let target = Target::new(&base, client.clone(), TIMEOUT)?;
+    // Each store's Authorization header, rendered once.
+    let auth: Vec<(usize, HeaderValue)> = tokens
+        .iter()
+        .map(|(s, token)| Ok((*s, HeaderValue::from_str(&format!("Bearer {token}"))?)))
+        .collect::<anyhow::Result<_>>()?;
+    let shared = Arc::new((auth, opts.mix.clone(), opts.products_per_store));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..opts.concurrency.max(1) {
         let (shared, permutation, next) = (shared.clone(), permutation.clone(), next.clone());
+        let mut client = target.client();
         workers.spawn(async move {
-            let (client, base, tokens, mix, products) = &*shared;
+            let (auth, mix, products) = &*shared;
             let mut tally = Tally::new();
             let total_weight: u32 = mix.iter().map(|m| m.1).sum();
             while Instant::now() < deadline {
@@ -161,13 +176,18 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
                     else {
                         break;
                     };
-                    let (s, token) = &tokens[i];
+                    let (s, token) = &auth[i];
                     let code = if pack { pack_barcode(*s, p) } else { barcode(*s, p) };
-                    let request = client.get(format!("{base}/api/v1/products/barcode/{code}")).bearer_auth(token);
-                    record(&mut tally, Op::Scan, request).await;
+                    let call = Call {
+                        method: Method::GET,
+                        path: format!("/api/v1/products/barcode/{code}"),
+                        token,
+                        json: None,
+                    };
+                    record(&mut tally, Op::Scan, &mut client, call).await;
                     continue;
                 }
-                let (op, s, token) = {
+                let (op, i) = {
                     let mut rng = rand::rng();
                     let mut pick = rng.random_range(0..total_weight);
                     let op = mix
@@ -182,11 +202,11 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
                         })
                         .map(|m| m.0)
                         .unwrap_or(Op::Scan);
-                    let i = rng.random_range(0..tokens.len());
-                    (op, tokens[i].0, tokens[i].1.clone())
+                    (op, rng.random_range(0..auth.len()))
                 };
-                let request = build(client, base, op, s, &token, *products);
-                record(&mut tally, op, request).await;
+                let (s, token) = &auth[i];
+                let call = build(op, *s, token, *products);
+                record(&mut tally, op, &mut client, call).await;
             }
             tally
         });
@@ -238,62 +258,52 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
 }
 
 /// Sends one request and records its latency and, unless 2xx, its status.
-async fn record(tally: &mut Tally, op: Op, request: reqwest::RequestBuilder) {
+async fn record(tally: &mut Tally, op: Op, client: &mut Client, call: Call<'_>) {
     let t = Instant::now();
-    let status = match request.send().await {
-        Ok(resp) => {
-            let status = resp.status();
-            let _ = resp.bytes().await;
-            status.as_u16().to_string()
-        }
-        Err(e) if e.is_timeout() => "timeout".into(),
-        Err(_) => "connection".into(),
-    };
+    let status = client.send(call).await;
     let micros = t.elapsed().as_micros().clamp(1, 60_000_000) as u64;
     if let Some(h) = tally.latency.get_mut(&op) {
         let _ = h.record(micros);
     }
-    if !status.starts_with('2') {
-        *tally.errors.entry(op).or_default().entry(status).or_default() += 1;
+    match status {
+        Ok(200..=299) => {}
+        Ok(status) => *tally.errors.entry(op).or_default().entry(status.to_string()).or_default() += 1,
+        Err(e) => *tally.errors.entry(op).or_default().entry(e.to_owned()).or_default() += 1,
     }
 }
 
-fn build(
-    client: &reqwest::Client,
-    base: &str,
-    op: Op,
-    s: usize,
-    token: &str,
-    products: usize,
-) -> reqwest::RequestBuilder {
+/// The next request of `op` to store `s`: a random product's barcode, one of eight search
+/// words, or a sale of five random lines (the last one a 6-pack) paid in cash.
+fn build(op: Op, s: usize, token: &HeaderValue, products: usize) -> Call<'_> {
     let mut rng = rand::rng();
     let p = rng.random_range(1..=products.max(1));
-    match op {
-        Op::Scan => client.get(format!("{base}/api/v1/products/barcode/{}", barcode(s, p))).bearer_auth(token),
+    let (method, path, json) = match op {
+        Op::Scan => (Method::GET, format!("/api/v1/products/barcode/{}", barcode(s, p)), None),
         Op::Search => {
             let word = ["cola", "water", "tea", "milk", "bread", "rice", "soap", "cheese"][p % 8];
-            client.get(format!("{base}/api/v1/products?q={word}&limit=20")).bearer_auth(token)
+            (Method::GET, format!("/api/v1/products?q={word}&limit=20"), None)
         }
         Op::Sale => {
-            let lines: Vec<serde_json::Value> = (0..5)
+            let lines: Vec<String> = (0..5)
                 .map(|i| {
                     let q = rng.random_range(1..=products.max(1));
                     if i == 4 && products >= 10 {
                         let packed = (q / 10).max(1) * 10;
-                        json!({"barcode": pack_barcode(s, packed)})
+                        format!(r#"{{"barcode":"{}"}}"#, pack_barcode(s, packed))
                     } else {
-                        json!({"barcode": barcode(s, q), "quantity": rng.random_range(1..=3)})
+                        format!(r#"{{"barcode":"{}","quantity":{}}}"#, barcode(s, q), rng.random_range(1..=3))
                     }
                 })
                 .collect();
-            let body = json!({
-                "clientRef": tills_domain::new_id().to_string(),
-                "lines": lines,
-                "payments": [{"method": "cash", "amount": 100_000_000}],
-            });
-            client.post(format!("{base}/api/v1/sales")).bearer_auth(token).json(&body)
+            let body = format!(
+                r#"{{"clientRef":"{}","lines":[{}],"payments":[{{"method":"cash","amount":100000000}}]}}"#,
+                tills_domain::new_id(),
+                lines.join(",")
+            );
+            (Method::POST, "/api/v1/sales".to_owned(), Some(Bytes::from(body)))
         }
-    }
+    };
+    Call { method, path, token, json }
 }
 
 async fn login_all(client: &reqwest::Client, base: &str, opts: &BenchOptions) -> anyhow::Result<Vec<(usize, String)>> {

@@ -8,6 +8,7 @@
 
 pub mod load;
 pub mod seed;
+mod wire;
 
 pub const DEFAULT_PASSWORD: &str = "bench-password-1";
 
