@@ -43,19 +43,30 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
 /// Parses a JSON body, classifying errors as API.md does: text that is not JSON at all is
 /// `malformed_json`; JSON that does not fit `T` is `invalid_input` naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    from_value(parse_value(bytes)?)
+}
+
+/// Parses a JSON body as it is, for handlers that also hash it: text that is not JSON at all is
+/// `malformed_json`.
+pub fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     note_store_id_in_body(bytes);
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
-    from_value(value)
+    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))
 }
 
 /// Deserializes an already parsed JSON value, with the same error classification.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let message = strip_position(&err.into_inner().to_string());
-        ApiError::InvalidInput { field: field_of(&path, &message), message }
-    })
+    serde_path_to_error::deserialize(value).map_err(invalid_input)
+}
+
+/// The same, leaving the value to its owner (no copy of it first).
+pub fn from_value_ref<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(invalid_input)
+}
+
+fn invalid_input(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let message = strip_position(&err.into_inner().to_string());
+    ApiError::InvalidInput { field: field_of(&path, &message), message }
 }
 
 /// The field an error names: its path, and for a missing field the field itself

@@ -618,8 +618,8 @@ pub async fn refund(
 ) -> ApiResult<Response> {
     caller.require_manager()?;
     let sale_id = parse_id(&id)?;
-    let value: serde_json::Value = crate::extract::parse_json(&raw)?;
-    let body: RefundBody = crate::extract::from_value(value.clone())?;
+    let value = crate::extract::parse_value(&raw)?;
+    let body: RefundBody = crate::extract::from_value_ref(&value)?;
     if body.lines.is_empty() {
         return Err(ApiError::invalid("lines", "a refund has at least one line"));
     }
@@ -646,10 +646,7 @@ pub async fn refund(
             if let serde_json::Value::Object(m) = &mut normalized {
                 m.remove("clientRef");
             }
-            Some((
-                checkout::valid_client_ref(c)?,
-                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(normalized.to_string().as_bytes())),
-            ))
+            Some((checkout::valid_client_ref(c)?, checkout::content_hash(&normalized)?))
         }
         None => None,
     };
