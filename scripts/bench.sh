@@ -36,6 +36,9 @@ cleanup() {
   set +e # everything, even when something is gone already
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
   [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
+  # When the checkpoints ran (PostgreSQL 15 logs them by default), beside the scenarios' start
+  # times on stderr: a scenario slower than its neighbours can be matched to one.
+  [ -n "$PG_DIR" ] && grep -h "checkpoint" "$PG_DIR/postgres.log" >&2
   [ -n "$PG_DIR" ] && as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1
   [ -n "$PG_DIR" ] && rm -rf "$PG_DIR"
   rm -rf "$WORK"
@@ -95,7 +98,7 @@ start() { # start DATABASE_URL [REDIS_URL]
 stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
 bench() { # name stores args...
   local name="$1" stores="$2"; shift 2
-  echo "== $name" >&2
+  echo "== $name $(date -u '+%F %T')" >&2
   "$BIN" bench --url "http://127.0.0.1:$PORT" --stores "$stores" --products-per-store "$PRODUCTS" \
     --concurrency "${BENCH_CLIENTS:-$CONCURRENCY}" "$@" --json \
     | tee "$WORK/$name.json"
