@@ -21,10 +21,21 @@ use tokio::net::TcpStream;
 pub struct Target {
     /// `http://host:port/base`, without a trailing slash (what reqwest is given).
     base: String,
-    /// For plain http: the address to connect to, the Host header, and the base path.
-    plain: Option<(String, HeaderValue, String)>,
+    /// Set for plain http: where each client connects itself.
+    plain: Option<Plain>,
     pool: reqwest::Client,
     timeout: Duration,
+}
+
+/// A plain-http deployment, as each client's own connection reaches it.
+#[derive(Clone)]
+struct Plain {
+    /// `host:port`, for `TcpStream::connect`.
+    addr: String,
+    /// The Host header (the URL's host, with its port when it names one).
+    host: HeaderValue,
+    /// The URL's path, without a trailing slash (`""` at the root).
+    base_path: String,
 }
 
 /// One request: method, path below the base, a bearer token, a JSON body.
@@ -47,11 +58,11 @@ impl Target {
                     Some(p) => format!("{host}:{p}"),
                     None => host.to_owned(),
                 };
-                Some((
-                    format!("{host}:{port}"),
-                    HeaderValue::from_str(&authority).context("the URL's host")?,
-                    parsed.path().trim_end_matches('/').to_owned(),
-                ))
+                Some(Plain {
+                    addr: format!("{host}:{port}"),
+                    host: HeaderValue::from_str(&authority).context("the URL's host")?,
+                    base_path: parsed.path().trim_end_matches('/').to_owned(),
+                })
             }
             "https" => None,
             other => bail!("{other}: the URL is http or https"),
@@ -89,7 +100,7 @@ impl Client {
 
     async fn send_plain(&mut self, call: Call<'_>) -> Result<u16, &'static str> {
         const BROKEN: &str = "connection";
-        let Some((addr, host, base_path)) = &self.target.plain else { return Err(BROKEN) };
+        let Some(Plain { addr, host, base_path }) = &self.target.plain else { return Err(BROKEN) };
         if self.conn.as_ref().is_none_or(|c| c.is_closed()) {
             let stream = TcpStream::connect(addr.as_str()).await.map_err(|_| BROKEN)?;
             stream.set_nodelay(true).map_err(|_| BROKEN)?;
@@ -140,7 +151,7 @@ mod tests {
 
     fn plain(url: &str) -> Option<(String, String, String)> {
         let t = target(url).unwrap();
-        t.plain.map(|(addr, host, path)| (addr, host.to_str().unwrap().to_owned(), path))
+        t.plain.map(|p| (p.addr, p.host.to_str().unwrap().to_owned(), p.base_path))
     }
 
     #[test]
