@@ -178,13 +178,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
                     };
                     let (s, token) = &auth[i];
                     let code = if pack { pack_barcode(*s, p) } else { barcode(*s, p) };
-                    let call = Call {
-                        method: Method::GET,
-                        path: format!("/api/v1/products/barcode/{code}"),
-                        token,
-                        json: None,
-                    };
-                    record(&mut tally, Op::Scan, &mut client, call).await;
+                    record(&mut tally, Op::Scan, &mut client, scan(&code, token)).await;
                     continue;
                 }
                 let (op, i) = {
@@ -272,13 +266,18 @@ async fn record(tally: &mut Tally, op: Op, client: &mut Client, call: Call<'_>) 
     }
 }
 
+/// A scan of `code`: the cold pass's and the mix's.
+fn scan<'a>(code: &str, token: &'a HeaderValue) -> Call<'a> {
+    Call { method: Method::GET, path: format!("/api/v1/products/barcode/{code}"), token, json: None }
+}
+
 /// The next request of `op` to store `s`: a random product's barcode, one of eight search
 /// words, or a sale of five random lines (the last one a 6-pack) paid in cash.
 fn build(op: Op, s: usize, token: &HeaderValue, products: usize) -> Call<'_> {
     let mut rng = rand::rng();
     let p = rng.random_range(1..=products.max(1));
     let (method, path, json) = match op {
-        Op::Scan => (Method::GET, format!("/api/v1/products/barcode/{}", barcode(s, p)), None),
+        Op::Scan => return scan(&barcode(s, p), token),
         Op::Search => {
             let word = ["cola", "water", "tea", "milk", "bread", "rice", "soap", "cheese"][p % 8];
             (Method::GET, format!("/api/v1/products?q={word}&limit=20"), None)
