@@ -7,9 +7,10 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Executor, Postgres, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Database, Executor, Postgres, Sqlite, Transaction};
 use tills_domain::StoreId;
 
 use crate::{Result, StorageError};
@@ -19,6 +20,24 @@ pub const APP_ROLE: &str = "tills_app";
 
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A pooled connection idle longer than this is pinged before it is handed out; one used more
+/// recently is not (sqlx pings every connection as it returns to the pool, so it was answering
+/// then). sqlx's default pings on every checkout: a round trip to the database, and CPU on both
+/// sides, before each query.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Checks a connection on checkout only after [`PING_AFTER_IDLE`].
+fn ping_when_idle<DB: Database>(options: PoolOptions<DB>) -> PoolOptions<DB> {
+    options.test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= PING_AFTER_IDLE {
+                conn.ping().await?;
+            }
+            Ok(true)
+        })
+    })
+}
 
 /// Pool settings shared by both backends.
 #[derive(Debug, Clone)]
@@ -62,7 +81,7 @@ impl PgStore {
     /// logged in as that role.
     pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self> {
         let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
-        let pool = PgPoolOptions::new()
+        let pool = ping_when_idle(PgPoolOptions::new())
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
             .after_connect(|conn, _meta| {
@@ -164,13 +183,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        let pool = ping_when_idle(SqlitePoolOptions::new())
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout.max(Duration::from_secs(10)))
             .connect_with(options.clone())
             .await?;
         SQLITE_MIGRATIONS.run(&pool).await.map_err(|e| StorageError::Other(e.to_string()))?;
-        let writer = SqlitePoolOptions::new()
+        let writer = ping_when_idle(SqlitePoolOptions::new())
             .max_connections(1)
             .acquire_timeout(config.acquire_timeout.max(Duration::from_secs(30)))
             .connect_with(options)
