@@ -5,6 +5,7 @@ mod citus;
 mod explain;
 mod import;
 mod isolation;
+mod pool;
 mod scope;
 mod story;
 
