@@ -23,7 +23,7 @@ use crate::cache::{CacheConfig, ProductCache};
 use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
 use crate::services::search::SearchIndexes;
-use crate::state::{AccessCache, AppState};
+use crate::state::AppState;
 use tills_storage::Store;
 
 /// Bodies over this answer `413 payload_too_large`.
@@ -50,7 +50,7 @@ pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> Result<AppState, Stri
             Some(redis) => LoginThrottle::with_redis(&redis.url)?,
             None => LoginThrottle::default(),
         }),
-        access: AccessCache::default(),
+        access: Arc::default(),
         metrics: crate::telemetry::metrics_handle(),
         proxies: Arc::new(config.trusted_proxies.clone()),
     })

@@ -20,12 +20,14 @@ use crate::services::search::SearchIndexes;
 /// at once.
 pub const ACCESS_TTL: Duration = Duration::from_secs(4);
 
+/// Cloned for every request (axum's `State`): each part is behind an `Arc`, since cloning and
+/// dropping a moka cache itself costs a dozen atomic operations (its channels and handles).
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tokens: Arc<TokenKeys>,
     pub throttle: Arc<LoginThrottle>,
-    pub access: AccessCache,
+    pub access: Arc<AccessCache>,
     pub metrics: PrometheusHandle,
     /// The product cache: the scan's fast path.
     pub cache: Arc<ProductCache>,

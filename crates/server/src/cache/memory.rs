@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
@@ -60,6 +60,12 @@ pub struct MemoryTier {
     /// Whether this instance hears the others' invalidations (always, without Redis: there is
     /// no other instance to hear).
     heard: Arc<AtomicBool>,
+    /// When the latest fence of either kind was set, in nanoseconds after `epoch`: an entry loaded
+    /// after it is fresh without a look at the fences (a scan's common case: fences come only
+    /// with catalog writes). Raised after the fence is in its map, so a reader that sees it
+    /// raised finds the fence.
+    latest_fence: Arc<AtomicU64>,
+    epoch: Instant,
 }
 
 impl MemoryTier {
@@ -77,6 +83,8 @@ impl MemoryTier {
             store_fences: moka::sync::Cache::builder().max_capacity(1_000_000).time_to_live(fence_ttl).build(),
             ttl,
             heard: Arc::new(AtomicBool::new(true)),
+            latest_fence: Arc::new(AtomicU64::new(0)),
+            epoch: Instant::now(),
         }
     }
 
@@ -98,7 +106,18 @@ impl MemoryTier {
         if self.heard.load(Ordering::SeqCst) { self.ttl } else { self.ttl.min(UNHEARD_TTL) }
     }
 
+    fn nanos(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn raise_latest_fence(&self, at: Instant) {
+        self.latest_fence.fetch_max(self.nanos(at), Ordering::SeqCst);
+    }
+
     fn fresh(&self, key: &Key, e: &Entry) -> bool {
+        if self.nanos(e.loaded_at) > self.latest_fence.load(Ordering::SeqCst) {
+            return true;
+        }
         let after = |fence: Option<Instant>| fence.is_none_or(|f| e.loaded_at > f);
         after(self.barcode_fences.get(key)) && after(self.store_fences.get(&key.0))
     }
@@ -143,10 +162,13 @@ impl MemoryTier {
         for b in barcodes {
             self.barcode_fences.insert((store.clone(), b.clone()), now);
         }
+        self.raise_latest_fence(now);
     }
 
     pub fn fence_store(&self, store: &StoreId) {
-        self.store_fences.insert(store.clone(), Instant::now());
+        let now = Instant::now();
+        self.store_fences.insert(store.clone(), now);
+        self.raise_latest_fence(now);
     }
 }
 
@@ -206,6 +228,25 @@ mod tests {
         tier.fence_store(&store());
         tier.load(&store(), "1", async { Ok((None, Source::Database)) }).await.unwrap();
         assert!(tier.get(&store(), "1").await.is_some(), "loads after the fence are served");
+    }
+
+    #[tokio::test]
+    async fn a_fence_refuses_only_what_it_names() {
+        let tier = MemoryTier::new(1 << 20, Duration::from_secs(20));
+        let other = StoreId::parse("mem-other").unwrap();
+        for (s, code) in [(store(), "1"), (store(), "2"), (other.clone(), "1")] {
+            tier.load(&s, code, async { Ok((None, Source::Database)) }).await.unwrap();
+        }
+        assert!(tier.get(&store(), "1").await.is_some(), "no fence yet");
+        tier.fence_barcodes(&store(), &["1".to_owned()]);
+        assert!(tier.get(&store(), "1").await.is_none(), "loaded before its barcode's fence");
+        assert!(tier.get(&store(), "2").await.is_some(), "another barcode stays");
+        assert!(tier.get(&other, "1").await.is_some(), "the same barcode of another store stays");
+        tier.fence_store(&other);
+        assert!(tier.get(&other, "1").await.is_none(), "loaded before its store's fence");
+        assert!(tier.get(&store(), "2").await.is_some(), "another store's entries stay");
+        tier.load(&store(), "1", async { Ok((None, Source::Database)) }).await.unwrap();
+        assert!(tier.get(&store(), "1").await.is_some(), "loaded after every fence");
     }
 
     #[tokio::test]
