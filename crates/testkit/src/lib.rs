@@ -43,6 +43,11 @@ impl TestDb {
         }
     }
 
+    /// The database's name on PostgreSQL (`None` on SQLite and for an alias).
+    pub fn pg_name(&self) -> Option<&str> {
+        self.pg_name.as_deref()
+    }
+
     /// The same database for a second server; only the original removes it.
     pub fn alias(&self) -> TestDb {
         TestDb { url: self.url.clone(), backend: self.backend, pg_name: None, _dir: None }

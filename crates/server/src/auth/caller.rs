@@ -11,7 +11,6 @@ use axum::http::request::Parts;
 use tills_domain::{Id, Role, StoreId};
 use tills_storage::StoreStatus;
 
-use crate::auth::Claims;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -71,7 +70,7 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
 }
 
 async fn resolve(parts: &Parts, state: &AppState) -> Result<AnyCaller, ApiError> {
-    let claims: Claims = state.tokens.verify(bearer(parts)?)?;
+    let claims = state.tokens.verify(bearer(parts)?)?;
     match (claims.role, claims.store_id.as_deref()) {
         (Role::PlatformAdmin, None) => {
             if !state.access.platform_admin_exists(&state.store, claims.sub).await? {

@@ -3,6 +3,7 @@
 //! so each token is checked once and remembered; its `exp` is checked again on every use.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
@@ -42,7 +43,7 @@ pub struct TokenKeys {
     /// Tokens whose signature and claims passed, by their text. Checking one (base64, HMAC,
     /// JSON) cost about a tenth of a hot scan's server CPU; a lookup costs a hash of the text.
     /// Only tokens this server signed get in, so the size bounds memory, not an attacker.
-    verified: moka::sync::Cache<String, Claims>,
+    verified: moka::sync::Cache<String, Arc<Claims>>,
     pub ttl: Duration,
 }
 
@@ -92,7 +93,7 @@ impl TokenKeys {
     }
 
     /// Verifies signature, algorithm and expiry (a token seen before: expiry only).
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    pub fn verify(&self, token: &str) -> Result<Arc<Claims>, ApiError> {
         const REFUSED: ApiError = ApiError::Unauthorized("the token is missing, malformed, expired or wrongly signed");
         if let Some(claims) = self.verified.get(token) {
             // As jsonwebtoken checks it (leeway 0): valid through the second of `exp`.
@@ -102,7 +103,7 @@ impl TokenKeys {
             self.verified.invalidate(token);
             return Err(REFUSED);
         }
-        let claims = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| REFUSED)?.claims;
+        let claims = Arc::new(decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| REFUSED)?.claims);
         self.verified.insert(token.to_owned(), claims.clone());
         Ok(claims)
     }

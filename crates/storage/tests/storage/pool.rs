@@ -16,12 +16,12 @@ async fn a_connection_dropped_while_idle_is_replaced() {
 
     // The database ends every session of this test's database (a restart, a failover, an idle
     // timeout of a proxy would do the same).
-    let name = ctx.db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let name = ctx.db.pg_name().expect("a PostgreSQL test database");
     let mut admin = admin_connection().await;
     let ended: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
-    .bind(&name)
+    .bind(name)
     .fetch_all(&mut admin)
     .await
     .unwrap();
