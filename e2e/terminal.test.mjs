@@ -108,23 +108,32 @@ test('a cashier scans a product and a pack, changes a quantity, pays cash and ge
   const rows = page.locator('#cart tr[data-line]');
   assert.equal(await rows.count(), 2);
   assert.equal(await rows.nth(0).locator('input.qty').inputValue(), '2');
-  // Three colas instead of two.
-  await rows.nth(0).locator('input.qty').fill('3');
-  await rows.nth(0).locator('input.qty').press('Enter');
+  // A third cola scanned, then the cashier types 4 over it while the quote for three is
+  // still on its way: the quote's answer keeps what is typed and where the cursor is.
+  await scan(page, COLA);
+  const qty = rows.nth(0).locator('input.qty');
+  await page.waitForFunction(() => document.querySelector('#cart input.qty')?.value === '3');
+  await qty.fill('4');
+  // A quote answers: for three (3 × 1.50 + 8.49, prices include tax in the demo store) or
+  // already for the four typed so far.
+  await page.waitForFunction(() => /12\.99|14\.49/.test(document.querySelector('#total')?.textContent));
+  assert.equal(await qty.inputValue(), '4');
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'qty');
+  await qty.press('Enter');
   await page.locator('#scan').focus();
-  // 3 × 1.50 + 8.49, prices include tax in the demo store.
-  await page.waitForFunction(() => document.querySelector('#total')?.textContent.includes('12.99'));
+  // 4 × 1.50 + 8.49.
+  await page.waitForFunction(() => document.querySelector('#total')?.textContent.includes('14.49'));
   await page.fill('#cash', '20');
-  await page.waitForFunction(() => document.querySelector('#change')?.textContent.includes('7.01'));
+  await page.waitForFunction(() => document.querySelector('#change')?.textContent.includes('5.51'));
   await page.screenshot({ path: join(shots, 'sale-cart.png') });
   await page.click('#complete');
   await page.waitForSelector('#receipt #invoice');
   const invoice = await page.textContent('#invoice');
   assert.match(invoice, /^DEMO-\d{6}$/);
-  assert.match(await page.textContent('#receipt-change'), /7\.01/);
+  assert.match(await page.textContent('#receipt-change'), /5\.51/);
   const receipt = await page.textContent('#receipt');
   assert.match(receipt, /Cola 330ml/);
-  assert.match(receipt, /3 × €1\.50/);
+  assert.match(receipt, /4 × €1\.50/);
   assert.doesNotMatch(receipt, /object/);
   await page.emulateMedia({ media: 'print' });
   assert.ok(await page.isVisible('#invoice'), 'the print view shows the invoice number');

@@ -254,23 +254,28 @@ function addScanned(code, found) {
   requote();
 }
 
-async function scan(code) {
+// Scans are looked up at once but added to the cart in the order they were scanned.
+let scanChain = Promise.resolve();
+function scan(code) {
   code = code.trim();
   if (!code) return;
-  try {
-    const r = await api('GET', '/products/barcode/' + encodeURIComponent(code));
+  const answer = api('GET', '/products/barcode/' + encodeURIComponent(code)).then((r) => ({ r }), (e) => ({ e }));
+  scanChain = scanChain.then(async () => addAnswer(code, await answer)).catch((e) => toast(String(e.message || e), true));
+}
+
+function addAnswer(code, { r, e }) {
+  if (r) {
     if (r.status === 404) return toast(`Unknown barcode ${code}`, true);
     if (!r.ok) return toast(errorOf(r).message, true);
     seen.set(code, r.data);
     cart.offline = false;
-    addScanned(code, r.data);
-  } catch (e) {
-    if (!(e instanceof Offline)) throw e;
-    const known = seen.get(code);
-    if (!known) return toast(`Offline: ${code} was not scanned before, sell it by search later`, true);
-    cart.offline = true;
-    addScanned(code, known);
+    return addScanned(code, r.data);
   }
+  if (!(e instanceof Offline)) throw e;
+  const known = seen.get(code);
+  if (!known) return toast(`Offline: ${code} was not scanned before, sell it by search later`, true);
+  cart.offline = true;
+  addScanned(code, known);
 }
 
 function saleLines(withPrices) {
@@ -284,20 +289,25 @@ function saleLines(withPrices) {
 }
 
 let quoteTimer = null;
+let quoteSeq = 0;
 function requote() {
   renderCart();
   clearTimeout(quoteTimer);
   quoteTimer = setTimeout(async () => {
+    // Only the newest quote is shown: an older one that answers late is dropped.
+    const seq = ++quoteSeq;
     if (!cart.lines.length) { cart.quote = null; cart.error = null; return renderCart(); }
     if (cart.lines.some((l) => !l.embedded && !validQty(l.qty))) { cart.error = 'a quantity is a number above 0 with at most 3 decimals'; return renderCart(); }
     try {
       const body = { lines: saleLines(false) };
       if (cart.customer) body.customerId = cart.customer.id;
       const r = await api('POST', '/sales/quote', body);
+      if (seq !== quoteSeq) return;
       if (r.ok) { cart.quote = r.data; cart.error = null; cart.offline = false; }
       else { cart.quote = null; cart.error = errorOf(r).message; }
     } catch (e) {
       if (!(e instanceof Offline)) throw e;
+      if (seq !== quoteSeq) return;
       cart.offline = true;
       cart.quote = null;
     }
@@ -361,17 +371,32 @@ function renderCart() {
   const table = $('#cart');
   if (!table) return;
   const q = cart.quote;
+  const lineTotal = (i) => { const t = q?.lines?.[i]?.total; return t != null ? money(t) : '…'; };
+  // Same lines as drawn: only totals and quantities change, in place, so a quote that
+  // answers while the cashier types a quantity neither takes the focus nor the digits.
+  const keys = cart.lines.map((l) => l.key).join('|');
+  if (table.dataset.keys === keys && table.rows.length === cart.lines.length + 1) {
+    cart.lines.forEach((l, i) => {
+      const row = table.rows[i + 1];
+      const qty = row.querySelector('input.qty');
+      if (qty !== document.activeElement && qty.value !== l.qty) qty.value = l.qty;
+      row.querySelector('td.line-total').textContent = lineTotal(i);
+    });
+    return renderPay();
+  }
+  table.dataset.keys = keys;
   table.replaceChildren(h('tr', {}, h('th', {}, 'Item'), h('th', { class: 'num' }, 'Qty'), h('th', { class: 'num' }, 'Price'), h('th', { class: 'num' }, 'Total'), h('th', {})));
   cart.lines.forEach((l, i) => {
     const qty = h('input', { class: 'qty', value: l.qty, inputmode: 'decimal', 'aria-label': 'Quantity of ' + l.name, disabled: !!l.embedded });
+    // What is typed is kept at once; the quote is asked for when the quantity is committed.
+    qty.addEventListener('input', () => { l.qty = qty.value.trim(); });
     qty.addEventListener('change', () => { l.qty = qty.value.trim(); requote(); focusScan(); });
     qty.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { qty.blur(); } });
-    const total = q?.lines?.[i]?.total;
     table.append(h('tr', { 'data-line': i },
       h('td', {}, l.name, l.embedded ? h('div', { class: 'muted' }, l.embedded.kind === 'weight' ? `${l.embedded.quantity} kg label` : `label ${money(l.embedded.price)}`) : null),
       h('td', { class: 'num' }, qty),
       h('td', { class: 'num' }, money(l.price)),
-      h('td', { class: 'num' }, total != null ? money(total) : '…'),
+      h('td', { class: 'num line-total' }, lineTotal(i)),
       h('td', {}, h('button', { class: 'link', 'aria-label': 'Remove ' + l.name, onclick: () => { cart.lines.splice(i, 1); requote(); focusScan(); } }, '✕')),
     ));
   });
