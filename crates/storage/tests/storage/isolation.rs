@@ -80,6 +80,44 @@ async fn row_level_security_is_the_second_wall() {
     assert!(pool.execute("ALTER TABLE users DISABLE ROW LEVEL SECURITY").await.is_err());
 }
 
+/// What a sale wrote stays as it was written: the server's role may change a sale's status (and
+/// who voided it, when), and nothing else of it, its lines, payments, refunds or clientRefs.
+#[tokio::test]
+async fn the_server_role_cannot_delete_or_rewrite_sales() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = tills_storage::connect(&db.url, &PoolConfig::default()).await.unwrap();
+    make_store(&store, "kept").await;
+    let pg = PgStore::connect(&db.url, &PoolConfig::default()).await.unwrap();
+    let pool = pg.pool();
+    let refused = [
+        "DELETE FROM sales",
+        "DELETE FROM sale_lines",
+        "DELETE FROM payments",
+        "DELETE FROM refunds",
+        "DELETE FROM refund_lines",
+        "DELETE FROM idempotency_keys",
+        "DELETE FROM invoice_counters",
+        "DELETE FROM stores",
+        "UPDATE sales SET total = 0",
+        "UPDATE sales SET invoice_number = 'X'",
+        "UPDATE sale_lines SET quantity_milli = 0",
+        "UPDATE payments SET amount = 0",
+        "UPDATE refund_lines SET amount = 0",
+        "UPDATE idempotency_keys SET resource_id = gen_random_uuid()",
+    ];
+    for sql in refused {
+        let mut tx = pool.begin_with("BEGIN; SET LOCAL tills.store_id = 'kept'").await.unwrap();
+        let err = tx.execute(sql).await.expect_err(sql);
+        assert_eq!(err.as_database_error().and_then(|e| e.code()).as_deref(), Some("42501"), "{sql}: {err}");
+        tx.rollback().await.unwrap();
+    }
+    // What voiding and refunding change is allowed.
+    let mut tx = pool.begin_with("BEGIN; SET LOCAL tills.store_id = 'kept'").await.unwrap();
+    tx.execute("UPDATE sales SET status = 'voided', voided_at = now(), voided_by = NULL").await.unwrap();
+    tx.execute("SELECT id FROM sales FOR UPDATE").await.unwrap();
+    tx.rollback().await.unwrap();
+}
+
 /// The audit log keeps every entry: even the owner cannot change or delete one.
 #[tokio::test]
 async fn audit_log_is_append_only_on_both_backends() {
