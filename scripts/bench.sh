@@ -171,7 +171,10 @@ for name, label in [("cold-scans", "cold scans (PostgreSQL, caches flushed)"), (
                     ("mixed-day", "mixed POS day (85/5/10)"), ("mixed-day-32", "mixed POS day, 32 clients"), ("checkout", "checkout only (5-line sales)"), ("checkout-16", "checkout only, 16 clients"),
                     ("sqlite-hot-scans", "SQLite: hot scans"), ("sqlite-mixed-day", "SQLite: mixed POS day"), ("sqlite-checkout", "SQLite: checkout only")]:
     r = load(name)
-    for op, o in r["operations"].items():
+    ops = list(r["operations"].items())
+    if len(ops) > 1 and r.get("all"):
+        ops.append(("**all**", r["all"]))
+    for op, o in ops:
         errs = sum(o["errors"].values())
         rows.append(f"| {label} | {r['concurrency']} | {op} | {o['requests']} | {o['throughput']:.0f} | {o['p50Ms']:.2f} | {o['p95Ms']:.2f} | {o['p99Ms']:.2f} | {o['maxMs']:.2f} | {errs} | {'' if r.get('cacheHitRate') is None else format(r['cacheHitRate']*100, '.1f') + ' %'} |")
 doc = f"""

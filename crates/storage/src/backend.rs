@@ -5,14 +5,16 @@
 //! differences live here.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Connection, Database, Executor, Postgres, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Database, Postgres, Sqlite, Transaction};
 use tills_domain::StoreId;
 
+use crate::direct::{self, DirectConnections};
 use crate::{Result, StorageError};
 
 /// The role the server's queries run as on PostgreSQL: no owner, no `BYPASSRLS`.
@@ -25,7 +27,7 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 /// recently is not (sqlx pings every connection as it returns to the pool, so it was answering
 /// then). sqlx's default pings on every checkout: a round trip to the database, and CPU on both
 /// sides, before each query.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Checks a connection on checkout only after [`PING_AFTER_IDLE`].
 fn ping_when_idle<DB: Database>(options: PoolOptions<DB>) -> PoolOptions<DB> {
@@ -58,6 +60,8 @@ impl Default for PoolConfig {
 #[derive(Clone)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    /// The one-statement calls' connections (scan, search page, sale): `direct.rs`.
+    pub(crate) direct: Arc<DirectConnections>,
 }
 
 /// SQLite, the embedded default: a file in the data directory, WAL, one writer at a time.
@@ -81,23 +85,15 @@ impl PgStore {
     /// logged in as that role.
     pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self> {
         let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
+        // One budget for the two: half for transactions, half for the one-statement calls.
+        let direct_size = (config.max_connections / 2).max(1);
         let pool = ping_when_idle(PgPoolOptions::new())
-            .max_connections(config.max_connections)
+            .max_connections(config.max_connections.saturating_sub(direct_size).max(1))
             .acquire_timeout(config.acquire_timeout)
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    let user: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&mut *conn).await?;
-                    if user != APP_ROLE {
-                        conn.execute("SET ROLE tills_app").await?;
-                    }
-                    // Short OLTP queries only: JIT compilation costs more than it saves (seen:
-                    // 140 ms of JIT on a 6 ms product search over 2 million rows).
-                    conn.execute("SET jit = off").await?;
-                    Ok(())
-                })
-            })
-            .connect_lazy_with(options);
-        Ok(Self { pool })
+            .after_connect(|conn, _meta| Box::pin(direct::set_up(conn)))
+            .connect_lazy_with(options.clone());
+        let direct = Arc::new(DirectConnections::new(options, direct_size, config.acquire_timeout));
+        Ok(Self { pool, direct })
     }
 
     /// Runs the migrations as the URL's user (the owner): creates `tills_app` when missing.

@@ -12,6 +12,7 @@
 mod audit;
 mod backend;
 mod customers;
+mod direct;
 mod error;
 mod import;
 mod named;

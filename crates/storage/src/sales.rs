@@ -487,17 +487,17 @@ enum Written {
     Taken(String, String, Id),
 }
 
+/// What `tills_sell` answers: outcome, invoice number, and a taken clientRef's kind, hash and
+/// resource.
+type SellAnswer = (String, Option<String>, Option<String>, Option<String>, Option<Id>);
+
 impl PgStore {
     /// The whole sale in one round trip: `tills_sell` (migration 8) runs the statements that
-    /// SQLite runs one by one below, in the calling statement's transaction.
+    /// SQLite runs one by one below, in the calling statement's transaction (on a direct
+    /// connection: `direct.rs`).
     async fn write_sale(&self, store: &StoreId, sale: &NewSale, rows: &SaleRows, now: Timestamp) -> Result<Written> {
-        let (outcome, invoice, kind, hash, resource): (
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<Id>,
-        ) = sqlx::query_as(
+        let mut conn = self.direct.get().await?;
+        let result: std::result::Result<SellAnswer, sqlx::Error> = sqlx::query_as(
             "SELECT * FROM tills_sell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
                  $17::json, $18::json, $19::json, $20::json)",
         )
@@ -521,8 +521,10 @@ impl PgStore {
         .bind(&rows.payments)
         .bind(&rows.stock)
         .bind(&rows.audit)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(&mut *conn)
+        .await;
+        conn.finish(&result);
+        let (outcome, invoice, kind, hash, resource) = result?;
         match (outcome.as_str(), invoice, kind, hash, resource) {
             ("created", Some(invoice), ..) => Ok(Written::Created(invoice)),
             ("replayed", _, Some(kind), Some(hash), Some(id)) => Ok(Written::Taken(kind, hash, id)),

@@ -125,8 +125,11 @@ impl SearchRepo for PgStore {
     /// One round trip: `tills_search_page` (migration 7) sets the store and reads the version and
     /// the products in one statement.
     async fn products_for_search(&self, store: &StoreId, ids: &[Id]) -> Result<(i64, Vec<ProductRecord>)> {
+        let mut conn = self.direct.get().await?;
         let rows =
-            sqlx::query(SEARCH_PAGE_IN_ONE_ROUND_TRIP).bind(store.as_str()).bind(ids).fetch_all(self.pool()).await?;
+            sqlx::query(SEARCH_PAGE_IN_ONE_ROUND_TRIP).bind(store.as_str()).bind(ids).fetch_all(&mut *conn).await;
+        conn.finish(&rows);
+        let rows = rows?;
         let mut version = 0;
         let mut products = Vec::with_capacity(ids.len());
         for row in &rows {

@@ -105,6 +105,8 @@ pub struct Report {
     pub concurrency: usize,
     pub stores: usize,
     pub operations: BTreeMap<String, OpReport>,
+    /// Every operation together: what a mixed day's throughput and p99 are judged by.
+    pub all: Option<OpReport>,
     pub cache_hit_rate: Option<f64>,
 }
 
@@ -228,27 +230,38 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         }
         _ => None,
     };
-    let ms = |v: u64| v as f64 / 1000.0;
-    let operations = total
-        .latency
-        .iter()
-        .filter(|(_, h)| !h.is_empty())
-        .map(|(op, h)| {
-            (
-                op.name().to_owned(),
-                OpReport {
-                    requests: h.len(),
-                    throughput: h.len() as f64 / elapsed,
-                    p50_ms: ms(h.value_at_quantile(0.50)),
-                    p95_ms: ms(h.value_at_quantile(0.95)),
-                    p99_ms: ms(h.value_at_quantile(0.99)),
-                    max_ms: ms(h.max()),
-                    errors: total.errors.get(op).cloned().unwrap_or_default(),
-                },
-            )
-        })
-        .collect();
-    Ok(Report { duration_s: elapsed, concurrency: opts.concurrency, stores: opts.stores, operations, cache_hit_rate })
+    let report = |h: &Histogram<u64>, errors: BTreeMap<String, u64>| {
+        let ms = |v: u64| v as f64 / 1000.0;
+        OpReport {
+            requests: h.len(),
+            throughput: h.len() as f64 / elapsed,
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p95_ms: ms(h.value_at_quantile(0.95)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            max_ms: ms(h.max()),
+            errors,
+        }
+    };
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    let mut all_errors = BTreeMap::<String, u64>::new();
+    let mut operations = BTreeMap::new();
+    for (op, h) in total.latency.iter().filter(|(_, h)| !h.is_empty()) {
+        let errors = total.errors.get(op).cloned().unwrap_or_default();
+        all.add(h).ok();
+        for (k, v) in &errors {
+            *all_errors.entry(k.clone()).or_default() += v;
+        }
+        operations.insert(op.name().to_owned(), report(h, errors));
+    }
+    let all = (!all.is_empty()).then(|| report(&all, all_errors));
+    Ok(Report {
+        duration_s: elapsed,
+        concurrency: opts.concurrency,
+        stores: opts.stores,
+        operations,
+        all,
+        cache_hit_rate,
+    })
 }
 
 /// Sends one request and records its latency and, unless 2xx, its status.
@@ -354,7 +367,10 @@ pub fn table(r: &Report) -> String {
         "{} stores, concurrency {}, {:.1} s\n{:<8} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9}  errors\n",
         r.stores, r.concurrency, r.duration_s, "op", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"
     );
-    for (name, o) in &r.operations {
+    let several = r.operations.len() > 1;
+    for (name, o) in
+        r.operations.iter().map(|(n, o)| (n.as_str(), o)).chain(r.all.iter().filter(|_| several).map(|o| ("all", o)))
+    {
         let errors = if o.errors.is_empty() {
             "0".to_owned()
         } else {

@@ -112,6 +112,39 @@ pub struct ProductCache {
     db: Arc<dyn Store>,
     memory: MemoryTier,
     redis: Option<RedisTier>,
+    metrics: LookupMetrics,
+}
+
+/// The lookup's metrics, as handles made once: asking the recorder for one on every scan hashes
+/// its name and labels each time. Made when the cache is (after the app installed the
+/// recorder: `app::state`).
+struct LookupMetrics {
+    memory_hit: metrics::Counter,
+    memory_miss: metrics::Counter,
+    redis_hit: metrics::Counter,
+    redis_miss: metrics::Counter,
+    redis_error: metrics::Counter,
+    /// `tills_product_lookup_seconds` by [`Source`], in its order.
+    seconds: [metrics::Histogram; 3],
+}
+
+impl LookupMetrics {
+    fn new() -> Self {
+        let requests = |tier: &'static str, result: &'static str| metrics::counter!("tills_product_cache_requests_total", "tier" => tier, "result" => result);
+        let seconds = |source: Source| metrics::histogram!("tills_product_lookup_seconds", "source" => source.as_str());
+        LookupMetrics {
+            memory_hit: requests("memory", "hit"),
+            memory_miss: requests("memory", "miss"),
+            redis_hit: requests("redis", "hit"),
+            redis_miss: requests("redis", "miss"),
+            redis_error: requests("redis", "error"),
+            seconds: [seconds(Source::Memory), seconds(Source::Redis), seconds(Source::Database)],
+        }
+    }
+
+    fn observe(&self, source: Source, start: Instant) {
+        self.seconds[source as usize].record(start.elapsed().as_secs_f64());
+    }
 }
 
 impl ProductCache {
@@ -122,7 +155,7 @@ impl ProductCache {
             Some(c) => Some(RedisTier::new(c.clone(), memory.clone()).map_err(|e| format!("REDIS_URL: {e}"))?),
             None => None,
         };
-        Ok(Arc::new(ProductCache { db, memory, redis }))
+        Ok(Arc::new(ProductCache { db, memory, redis, metrics: LookupMetrics::new() }))
     }
 
     pub fn redis_configured(&self) -> bool {
@@ -146,13 +179,13 @@ impl ProductCache {
     ) -> Result<(Cached, Source), StorageError> {
         let start = Instant::now();
         if let Some(hit) = self.memory.get(store, barcode).await {
-            metrics::counter!("tills_product_cache_requests_total", "tier" => "memory", "result" => "hit").increment(1);
-            observe(Source::Memory, start);
+            self.metrics.memory_hit.increment(1);
+            self.metrics.observe(Source::Memory, start);
             return Ok((hit, Source::Memory));
         }
-        metrics::counter!("tills_product_cache_requests_total", "tier" => "memory", "result" => "miss").increment(1);
+        self.metrics.memory_miss.increment(1);
         let (value, source) = self.memory.load(store, barcode, self.load(store, barcode)).await?;
-        observe(source, start);
+        self.metrics.observe(source, start);
         Ok((value, source))
     }
 
@@ -162,18 +195,15 @@ impl ProductCache {
         if let Some(redis) = &self.redis {
             match redis.get(store, barcode).await {
                 Ok(redis_tier::Read::Hit(value)) => {
-                    metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "hit")
-                        .increment(1);
+                    self.metrics.redis_hit.increment(1);
                     return Ok((checked(store, value), Source::Redis));
                 }
                 Ok(redis_tier::Read::Miss(observed)) => {
-                    metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "miss")
-                        .increment(1);
+                    self.metrics.redis_miss.increment(1);
                     seen = Some(observed);
                 }
                 Err(e) => {
-                    metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error")
-                        .increment(1);
+                    self.metrics.redis_error.increment(1);
                     tracing::debug!(error = %e, "redis read failed; reading the database");
                 }
             }
@@ -183,8 +213,7 @@ impl ProductCache {
         if let (Some(redis), Some(observed)) = (&self.redis, seen)
             && let Err(e) = redis.fill(store, barcode, &observed, value.as_deref().map(|m| &**m)).await
         {
-            metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error")
-                .increment(1);
+            self.metrics.redis_error.increment(1);
             tracing::debug!(error = %e, "redis refill failed");
         }
         Ok((value, Source::Database))
@@ -232,9 +261,4 @@ fn checked(store: &StoreId, value: Cached) -> Cached {
         }
         other => other,
     }
-}
-
-fn observe(source: Source, start: Instant) {
-    metrics::histogram!("tills_product_lookup_seconds", "source" => source.as_str())
-        .record(start.elapsed().as_secs_f64());
 }

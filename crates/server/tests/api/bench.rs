@@ -60,6 +60,12 @@ async fn seeded_stores_serve_the_bench(app: TestApp) {
         assert!(o.errors.is_empty(), "{op}: {:?}", o.errors);
         assert!(o.p50_ms <= o.p99_ms && o.p99_ms <= o.max_ms, "{op}: percentiles out of order");
     }
+    let all = report.all.as_ref().expect("every operation together");
+    assert_eq!(all.requests, report.operations.values().map(|o| o.requests).sum::<u64>());
+    let slowest_p50 = report.operations.values().map(|o| o.p50_ms).fold(0.0, f64::max);
+    let fastest_p50 = report.operations.values().map(|o| o.p50_ms).fold(f64::MAX, f64::min);
+    assert!((fastest_p50..=slowest_p50).contains(&all.p50_ms), "the median of all lies among the operations'");
+    assert!(all.errors.is_empty() && all.max_ms == report.operations.values().map(|o| o.max_ms).fold(0.0, f64::max));
     assert!(report.cache_hit_rate.is_some_and(|r| (0.0..=1.0).contains(&r)));
 
     // --cold: every barcode once — each product's and each tenth product's pack — and stops.

@@ -1,9 +1,13 @@
-//! The pool checks a connection on checkout only after it sat idle (`backend::PING_AFTER_IDLE`):
-//! a connection the database dropped meanwhile is replaced, and the query does not fail.
+//! Connections to PostgreSQL: the pool checks one on checkout only after it sat idle
+//! (`backend::PING_AFTER_IDLE`), and so do the one-statement calls' own connections
+//! (`direct.rs`): a connection the database dropped meanwhile is replaced, and the query does not
+//! fail. A one-statement call abandoned mid-statement does not hand its unread answer to the
+//! next call.
 
 use std::time::Duration;
 
-use sqlx::Executor;
+use sqlx::{Connection, Executor, PgConnection};
+use tills_storage::ProductDraft;
 use tills_testkit::{Backend, admin_connection};
 
 use crate::{make_store, open, sid};
@@ -13,6 +17,8 @@ async fn a_connection_dropped_while_idle_is_replaced() {
     let ctx = open(Backend::Postgres).await;
     make_store(&ctx.store, "pool-a").await;
     assert!(ctx.store.get_store(&sid("pool-a")).await.unwrap().is_some());
+    // A scan opens a connection of the one-statement calls.
+    assert!(ctx.store.find_by_barcode(&sid("pool-a"), "4006381333931").await.unwrap().is_none());
 
     // The database ends every session of this test's database (a restart, a failover, an idle
     // timeout of a proxy would do the same).
@@ -25,10 +31,58 @@ async fn a_connection_dropped_while_idle_is_replaced() {
     .fetch_all(&mut admin)
     .await
     .unwrap();
-    assert!(!ended.is_empty(), "the pool had a connection open");
+    assert!(ended.len() >= 2, "the pool and the scan had a connection open each");
     admin.execute("SELECT 1").await.unwrap();
 
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let found = ctx.store.get_store(&sid("pool-a")).await.expect("the dead connection was replaced");
     assert_eq!(found.unwrap().id, sid("pool-a"));
+    let scanned = ctx.store.find_by_barcode(&sid("pool-a"), "4006381333931").await;
+    assert!(scanned.expect("the scan's dead connection was replaced").is_none());
+}
+
+fn product(name: &str, barcode: &str) -> ProductDraft {
+    ProductDraft {
+        name: name.into(),
+        name_key: name.to_lowercase(),
+        sku: None,
+        price: 100,
+        cost: None,
+        tax_rate: 0,
+        category_id: None,
+        brand_id: None,
+        unit_id: None,
+        barcode: Some(barcode.into()),
+        alternate_barcodes: vec![],
+        units: vec![],
+        active: true,
+        show_in_quick_products: false,
+    }
+}
+
+/// A scan that waits in PostgreSQL (another transaction holds the products table) is given up
+/// on, as when the terminal disconnects: its connection still has an answer coming. The next
+/// scans get their own answers.
+#[tokio::test]
+async fn an_abandoned_scan_leaves_the_next_scans_their_own_answers() {
+    let ctx = open(Backend::Postgres).await;
+    let store = sid("pool-b");
+    make_store(&ctx.store, "pool-b").await;
+    for (name, code) in [("Cola", "5449000000996"), ("Milk", "4006381333931")] {
+        ctx.store.create_product(&store, tills_domain::new_id(), &product(name, code), 0, None).await.unwrap();
+    }
+    let cola = ctx.store.find_by_barcode(&store, "5449000000996").await.unwrap().expect("cola");
+    assert_eq!(cola.product.name, "Cola");
+
+    let mut owner = PgConnection::connect(&ctx.db.url).await.unwrap();
+    let mut blocking = owner.begin().await.unwrap();
+    blocking.execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let gave_up = tokio::time::timeout(Duration::from_millis(300), ctx.store.find_by_barcode(&store, "5449000000996"));
+    assert!(gave_up.await.is_err(), "the scan waited for the lock");
+    blocking.commit().await.unwrap();
+
+    for (code, name) in [("4006381333931", "Milk"), ("5449000000996", "Cola"), ("4006381333931", "Milk")] {
+        let found = ctx.store.find_by_barcode(&store, code).await.unwrap().expect("scanned");
+        assert_eq!(found.product.name, name, "each scan reads its own answer");
+    }
 }
