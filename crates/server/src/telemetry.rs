@@ -62,6 +62,10 @@ fn describe() {
         "tills_tenant_violations_total",
         "Rows or cache entries of another store that reached the service layer, and writes row-level security refused: always 0"
     );
+    metrics::describe_gauge!(
+        "tills_db_connections",
+        "Database connections by kind (transactions, statements, writer): busy, idle, and the most it may open"
+    );
     // Present from the start, at 0, so dashboards and alerts see them.
     metrics::counter!("tills_store_id_in_request_total", "place" => "query").absolute(0);
     metrics::counter!("tills_store_id_in_request_total", "place" => "body").absolute(0);

@@ -15,7 +15,7 @@ use sqlx::{AssertSqlSafe, Connection, Database, Postgres, Sqlite, Transaction};
 use tills_domain::StoreId;
 
 use crate::direct::{self, DirectConnections};
-use crate::{Result, StorageError};
+use crate::{Connections, Result, StorageError};
 
 /// The role the server's queries run as on PostgreSQL: no owner, no `BYPASSRLS`.
 pub const APP_ROLE: &str = "tills_app";
@@ -39,6 +39,15 @@ fn ping_when_idle<DB: Database>(options: PoolOptions<DB>) -> PoolOptions<DB> {
             Ok(true)
         })
     })
+}
+
+fn pool_connections<DB: Database>(kind: &'static str, pool: &sqlx::Pool<DB>) -> Connections {
+    Connections {
+        kind,
+        open: pool.size(),
+        idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+        max: pool.options().get_max_connections(),
+    }
 }
 
 /// Pool settings shared by both backends.
@@ -138,6 +147,10 @@ impl PgStore {
         &self.pool
     }
 
+    pub(crate) fn pool_connections(&self) -> Connections {
+        pool_connections("transactions", &self.pool)
+    }
+
     /// A transaction acting for `store`: `BEGIN` and `SET LOCAL` in one round trip.
     pub(crate) async fn scoped(&self, store: &StoreId, _write: bool) -> Result<Transaction<'static, Postgres>> {
         self.begin_for(store, "").await
@@ -195,6 +208,10 @@ impl SqliteStore {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    pub(crate) fn pool_connections(&self) -> Vec<Connections> {
+        vec![pool_connections("transactions", &self.pool), pool_connections("writer", &self.writer)]
     }
 
     /// SQLite has no row-level security; writes go through the one writer connection and take

@@ -13,18 +13,23 @@
 //! Transactions (everything else) stay on sqlx's pool.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Executor};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use crate::Connections;
 use crate::backend::{APP_ROLE, PING_AFTER_IDLE};
 
 /// Up to `size` connections of their own, opened when first needed, reused last in first out
 /// (the few a light load needs stay warm).
 pub(crate) struct DirectConnections {
     options: PgConnectOptions,
+    size: u32,
+    /// Connections open now (in use or idle).
+    open: AtomicU32,
     permits: Semaphore,
     idle: Mutex<Vec<(PgConnection, Instant)>>,
     acquire_timeout: Duration,
@@ -39,9 +44,12 @@ pub(crate) struct Direct<'a> {
 
 impl DirectConnections {
     pub(crate) fn new(options: PgConnectOptions, size: u32, acquire_timeout: Duration) -> Self {
+        let size = size.max(1);
         DirectConnections {
             options,
-            permits: Semaphore::new(size.max(1) as usize),
+            size,
+            open: AtomicU32::new(0),
+            permits: Semaphore::new(size as usize),
             idle: Mutex::new(Vec::new()),
             acquire_timeout,
         }
@@ -59,13 +67,30 @@ impl DirectConnections {
             let conn = match idle {
                 Some((mut conn, since)) => {
                     if since.elapsed() >= PING_AFTER_IDLE && conn.ping().await.is_err() {
+                        self.open.fetch_sub(1, Ordering::Relaxed);
                         continue; // gone while idle: the next one, or a new one
                     }
                     conn
                 }
-                None => connect(&self.options).await?,
+                None => {
+                    let conn = connect(&self.options).await?;
+                    self.open.fetch_add(1, Ordering::Relaxed);
+                    conn
+                }
             };
             return Ok(Direct { conn: Some(conn), owner: self, _permit: permit });
+        }
+    }
+}
+
+impl DirectConnections {
+    pub(crate) fn connections(&self) -> Connections {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).len();
+        Connections {
+            kind: "statements",
+            open: self.open.load(Ordering::Relaxed),
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+            max: self.size,
         }
     }
 }
@@ -97,6 +122,15 @@ impl Direct<'_> {
         let reusable = matches!(result, Ok(_) | Err(sqlx::Error::Database(_) | sqlx::Error::RowNotFound));
         if let (true, Some(conn)) = (reusable, self.conn.take()) {
             self.owner.idle.lock().unwrap_or_else(|e| e.into_inner()).push((conn, Instant::now()));
+        }
+    }
+}
+
+/// A connection not given back is closed: it no longer counts as open.
+impl Drop for Direct<'_> {
+    fn drop(&mut self) {
+        if self.conn.take().is_some() {
+            self.owner.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

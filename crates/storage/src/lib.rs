@@ -63,17 +63,38 @@ pub trait Store:
 {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
+    /// The database connections now, for `/metrics`.
+    fn connections(&self) -> Vec<Connections>;
+}
+
+/// One set of database connections: open, idle, and how many it may open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connections {
+    /// `transactions` (sqlx's pool), `statements` (PostgreSQL's one-statement calls,
+    /// `direct.rs`), `writer` (SQLite's one write connection).
+    pub kind: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    fn connections(&self) -> Vec<Connections> {
+        vec![self.pool_connections(), self.direct.connections()]
+    }
 }
 
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn connections(&self) -> Vec<Connections> {
+        self.pool_connections()
     }
 }
 

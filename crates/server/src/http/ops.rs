@@ -59,7 +59,8 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 ///
 /// `tills_http_request_duration_seconds`, `tills_product_lookup_seconds`,
 /// `tills_product_cache_requests_total`, `tills_store_id_in_request_total`,
-/// `tills_tenant_violations_total`, ...
+/// `tills_tenant_violations_total`, `tills_db_connections` (by `kind` and `state`: `busy`,
+/// `idle`, `max`), ...
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -72,5 +73,12 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     )
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // Read when scraped: a connection's checkout and return stay free of metrics.
+    for c in state.store.connections() {
+        let gauge = |s: &'static str| metrics::gauge!("tills_db_connections", "kind" => c.kind, "state" => s);
+        gauge("busy").set(f64::from(c.open.saturating_sub(c.idle)));
+        gauge("idle").set(f64::from(c.idle));
+        gauge("max").set(f64::from(c.max));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

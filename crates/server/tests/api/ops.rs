@@ -1,6 +1,8 @@
 //! Operations: `/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`, request ids.
 
 use crate::both_backends;
+use tills_testkit::Backend;
+
 use crate::common::{metric_sum, metrics_text, to_res};
 use crate::helpers::TestApp;
 
@@ -50,6 +52,17 @@ async fn metrics_are_prometheus_text(app: TestApp) {
     assert!(text.contains("tills_store_id_in_request_total"), "{text}");
     // A healthy system never lets another store's rows through.
     assert_eq!(metric_sum(&text, "tills_tenant_violations_total", &[]), 0.0, "tenant violations");
+
+    // The database connections, by kind: PostgreSQL's one-statement calls, SQLite's writer.
+    let own_kind = match app.db.backend {
+        Backend::Postgres => "kind=\"statements\"",
+        Backend::Sqlite => "kind=\"writer\"",
+    };
+    for kind in ["kind=\"transactions\"", own_kind] {
+        let max = metric_sum(&text, "tills_db_connections", &[kind, "state=\"max\""]);
+        assert!(max >= 1.0, "{kind}: {text}");
+        assert!(text.lines().any(|l| l.starts_with("tills_db_connections{") && l.contains(kind) && l.contains("busy")));
+    }
 }
 both_backends!(metrics_are_prometheus_text);
 

@@ -85,4 +85,7 @@ async fn an_abandoned_scan_leaves_the_next_scans_their_own_answers() {
         let found = ctx.store.find_by_barcode(&store, code).await.unwrap().expect("scanned");
         assert_eq!(found.product.name, name, "each scan reads its own answer");
     }
+    // The abandoned connection no longer counts: one open, idle, of the statements' 8.
+    let statements = ctx.store.connections().into_iter().find(|c| c.kind == "statements").expect("statements");
+    assert_eq!((statements.open, statements.idle, statements.max), (1, 1, 8));
 }
