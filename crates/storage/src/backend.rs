@@ -94,7 +94,8 @@ impl PgStore {
     /// logged in as that role.
     pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self> {
         let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
-        // One budget for the two: half for transactions, half for the one-statement calls.
+        // One budget for the two: half for transactions, half for the one-statement calls (at
+        // least one each, so a budget of 1 opens 2).
         let direct_size = (config.max_connections / 2).max(1);
         let pool = ping_when_idle(PgPoolOptions::new())
             .max_connections(config.max_connections.saturating_sub(direct_size).max(1))

@@ -4,42 +4,54 @@
 //!
 //! sqlx's pool pings every connection as it comes back (a spawned task and a round trip, which
 //! PostgreSQL answers too): on cold scans that was 12 % of the server's CPU samples, for a
-//! statement that ran in autocommit and left nothing behind. These connections skip it. A
-//! connection goes back only when its statement finished — with rows or with an error PostgreSQL
-//! reported (the protocol is then back at rest) — and is closed otherwise: when the request was
-//! dropped mid-statement (the client left) or the connection failed. As in the pool, one idle
-//! for [`PING_AFTER_IDLE`] is pinged before use, so a restarted database costs no request.
+//! statement that ran in autocommit and left nothing behind. These connections skip it: one goes
+//! back as soon as its statement finished — with rows or with an error PostgreSQL reported and
+//! survived. One whose connection failed (or whose session PostgreSQL ended) is closed.
+//!
+//! A call abandoned mid-statement (the client left, a timeout) leaves its statement running in
+//! PostgreSQL: the connection keeps its slot until that statement's end has been read (a ping,
+//! as the pool does), then goes back, or is closed when that takes longer than
+//! [`DRAIN_TIMEOUT`]. So clients that give up and retry against a lock cannot open session after
+//! session. As in the pool, a connection idle for [`PING_AFTER_IDLE`] is pinged before use (a
+//! restarted database costs no request), and one idle for [`CLOSE_AFTER_IDLE`] is closed.
 //!
 //! Transactions (everything else) stay on sqlx's pool.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgSeverity};
 use sqlx::{Connection, Executor};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::Connections;
 use crate::backend::{APP_ROLE, PING_AFTER_IDLE};
+
+/// How long an abandoned statement may keep its connection's slot before the connection is
+/// closed (the request timeout).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections left idle this long after a burst are closed (sqlx's pool: 10 minutes).
+const CLOSE_AFTER_IDLE: Duration = Duration::from_secs(600);
 
 /// Up to `size` connections of their own, opened when first needed, reused last in first out
 /// (the few a light load needs stay warm).
 pub(crate) struct DirectConnections {
     options: PgConnectOptions,
     size: u32,
-    /// Connections open now (in use or idle).
+    /// Connections open now (in use, idle, or finishing an abandoned statement).
     open: AtomicU32,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     idle: Mutex<Vec<(PgConnection, Instant)>>,
     acquire_timeout: Duration,
 }
 
-/// One connection, until [`Direct::finish`] gives it back; dropped without that, it is closed.
-pub(crate) struct Direct<'a> {
+/// One connection, until [`Direct::finish`]; dropped before that, its statement is drained.
+pub(crate) struct Direct {
     conn: Option<PgConnection>,
-    owner: &'a DirectConnections,
-    _permit: SemaphorePermit<'a>,
+    owner: Arc<DirectConnections>,
+    /// `None` only while an idle connection is pinged before it is handed out.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl DirectConnections {
@@ -49,41 +61,48 @@ impl DirectConnections {
             options,
             size,
             open: AtomicU32::new(0),
-            permits: Semaphore::new(size as usize),
+            permits: Arc::new(Semaphore::new(size as usize)),
             idle: Mutex::new(Vec::new()),
             acquire_timeout,
         }
     }
 
     /// A connection, waiting at most the acquire timeout (then `PoolTimedOut`, as the pool).
-    pub(crate) async fn get(&self) -> Result<Direct<'_>, sqlx::Error> {
+    pub(crate) async fn get(self: &Arc<Self>) -> Result<Direct, sqlx::Error> {
         tokio::time::timeout(self.acquire_timeout, self.get_unbounded()).await.map_err(|_| sqlx::Error::PoolTimedOut)?
     }
 
-    async fn get_unbounded(&self) -> Result<Direct<'_>, sqlx::Error> {
-        let permit = self.permits.acquire().await.map_err(|_| sqlx::Error::PoolClosed)?;
+    async fn get_unbounded(self: &Arc<Self>) -> Result<Direct, sqlx::Error> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| sqlx::Error::PoolClosed)?;
         loop {
             let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let conn = match idle {
-                Some((mut conn, since)) => {
-                    if since.elapsed() >= PING_AFTER_IDLE && conn.ping().await.is_err() {
-                        self.open.fetch_sub(1, Ordering::Relaxed);
-                        continue; // gone while idle: the next one, or a new one
-                    }
-                    conn
-                }
-                None => {
-                    let conn = connect(&self.options).await?;
-                    self.open.fetch_add(1, Ordering::Relaxed);
-                    conn
-                }
+            let Some((conn, since)) = idle else {
+                let conn = connect(&self.options).await?;
+                self.open.fetch_add(1, Ordering::Relaxed);
+                return Ok(Direct { conn: Some(conn), owner: self.clone(), permit: Some(permit) });
             };
-            return Ok(Direct { conn: Some(conn), owner: self, _permit: permit });
+            // Counted from here: dropped during the ping (a timeout), the connection is drained.
+            let mut direct = Direct { conn: Some(conn), owner: self.clone(), permit: None };
+            if since.elapsed() >= PING_AFTER_IDLE && direct.ping().await.is_err() {
+                direct.close(); // gone while idle: the next one, or a new one
+                continue;
+            }
+            direct.permit = Some(permit);
+            return Ok(direct);
         }
     }
-}
 
-impl DirectConnections {
+    /// Back to the idle list; connections idle too long are closed on the way.
+    fn give_back(&self, conn: PgConnection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let before = idle.len();
+        idle.retain(|(_, since)| since.elapsed() < CLOSE_AFTER_IDLE);
+        let closed = u32::try_from(before - idle.len()).unwrap_or(0);
+        idle.push((conn, Instant::now()));
+        drop(idle);
+        self.open.fetch_sub(closed, Ordering::Relaxed);
+    }
+
     pub(crate) fn connections(&self) -> Connections {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).len();
         Connections {
@@ -115,34 +134,72 @@ pub(crate) async fn set_up(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-impl Direct<'_> {
-    /// Ends the use: the connection goes back when the statement finished (`result` is its
-    /// outcome), and is closed when the connection failed.
-    pub(crate) fn finish<T>(mut self, result: &Result<T, sqlx::Error>) {
-        let reusable = matches!(result, Ok(_) | Err(sqlx::Error::Database(_) | sqlx::Error::RowNotFound));
-        if let (true, Some(conn)) = (reusable, self.conn.take()) {
-            self.owner.idle.lock().unwrap_or_else(|e| e.into_inner()).push((conn, Instant::now()));
-        }
+/// Whether a connection whose statement ended with `error` can serve the next one: yes after
+/// an error PostgreSQL reported and survived (a constraint, a lock timeout), not after a failed
+/// connection or a FATAL one (the session was ended: a restart, `pg_terminate_backend`).
+fn survives(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::RowNotFound => true,
+        sqlx::Error::Database(e) => e
+            .try_downcast_ref::<PgDatabaseError>()
+            .is_none_or(|pg| !matches!(pg.severity(), PgSeverity::Fatal | PgSeverity::Panic)),
+        _ => false,
     }
 }
 
-/// A connection not given back is closed: it no longer counts as open.
-impl Drop for Direct<'_> {
-    fn drop(&mut self) {
+impl Direct {
+    /// Ends the use with the statement's outcome: the connection goes back, or is closed when
+    /// it cannot serve another statement.
+    pub(crate) fn finish<T>(mut self, result: &Result<T, sqlx::Error>) {
+        match result {
+            Err(e) if !survives(e) => self.close(),
+            _ => {
+                if let Some(conn) = self.conn.take() {
+                    self.owner.give_back(conn);
+                }
+            }
+        }
+    }
+
+    /// Closes the connection (dropping it closes the socket).
+    fn close(&mut self) {
         if self.conn.take().is_some() {
             self.owner.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
 
-impl std::ops::Deref for Direct<'_> {
+/// Dropped without `finish`: the call was abandoned, and its statement may still be running.
+/// The connection keeps its slot until PostgreSQL answered a ping (which comes after the
+/// statement's own answer), then goes back; closed when that fails or takes too long.
+impl Drop for Direct {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else { return };
+        let (owner, permit) = (self.owner.clone(), self.permit.take());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            owner.open.fetch_sub(1, Ordering::Relaxed);
+            return;
+        };
+        runtime.spawn(async move {
+            match tokio::time::timeout(DRAIN_TIMEOUT, conn.ping()).await {
+                Ok(Ok(())) => owner.give_back(conn),
+                _ => {
+                    owner.open.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+            drop(permit);
+        });
+    }
+}
+
+impl std::ops::Deref for Direct {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
         self.conn.as_ref().expect("a direct connection is held until finish")
     }
 }
 
-impl std::ops::DerefMut for Direct<'_> {
+impl std::ops::DerefMut for Direct {
     fn deref_mut(&mut self) -> &mut PgConnection {
         self.conn.as_mut().expect("a direct connection is held until finish")
     }
