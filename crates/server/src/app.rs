@@ -143,17 +143,18 @@ type RouteHistograms = HashMap<Box<str>, HashMap<(&'static str, StatusCode), met
 static REQUEST_HISTOGRAMS: LazyLock<RwLock<RouteHistograms>> = LazyLock::new(Default::default);
 
 fn request_histogram(route: &str, method: &axum::http::Method, status: StatusCode) -> metrics::Histogram {
+    let method = method_label(method);
     let known = REQUEST_HISTOGRAMS.read().unwrap_or_else(|e| e.into_inner());
-    if let Some(h) = known.get(route).and_then(|by| by.get(&(method_label(method), status))) {
+    if let Some(h) = known.get(route).and_then(|by| by.get(&(method, status))) {
         return h.clone();
     }
     drop(known);
     let h = metrics::histogram!(
         "tills_http_request_duration_seconds",
-        "route" => route.to_owned(), "method" => method_label(method), "status" => status_label(status)
+        "route" => route.to_owned(), "method" => method, "status" => status_label(status)
     );
     let mut known = REQUEST_HISTOGRAMS.write().unwrap_or_else(|e| e.into_inner());
-    known.entry(route.into()).or_default().insert((method_label(method), status), h.clone());
+    known.entry(route.into()).or_default().insert((method, status), h.clone());
     h
 }
 

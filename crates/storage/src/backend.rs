@@ -90,8 +90,8 @@ impl PgStore {
     /// Locks a sale until the transaction ends (refunds and voids of one sale queue).
     pub(crate) const LOCK_SALE_ROW: &'static str = "SELECT id FROM sales WHERE store_id = $1 AND id = $2 FOR UPDATE";
 
-    /// Connects for serving: every pooled connection switches to `tills_app` unless it
-    /// logged in as that role.
+    /// Connects for serving: every connection, pooled or direct, switches to `tills_app`
+    /// unless it logged in as that role (`direct::set_up`).
     pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self> {
         let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
         // One budget for the two: half for transactions, half for the one-statement calls (at

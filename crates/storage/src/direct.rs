@@ -115,7 +115,7 @@ impl DirectConnections {
 }
 
 /// Opens a connection as the server's pool does: as `tills_app`, without JIT.
-pub(crate) async fn connect(options: &PgConnectOptions) -> Result<PgConnection, sqlx::Error> {
+async fn connect(options: &PgConnectOptions) -> Result<PgConnection, sqlx::Error> {
     let mut conn = PgConnection::connect_with(options).await?;
     set_up(&mut conn).await?;
     Ok(conn)

@@ -110,6 +110,11 @@ pub struct Report {
     pub cache_hit_rate: Option<f64>,
 }
 
+/// Latencies in microseconds, up to one minute, 3 significant digits.
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
 struct Tally {
     latency: BTreeMap<Op, Histogram<u64>>,
     errors: BTreeMap<Op, BTreeMap<String, u64>>,
@@ -119,8 +124,7 @@ impl Tally {
     fn new() -> Self {
         let mut latency = BTreeMap::new();
         for op in [Op::Scan, Op::Search, Op::Sale] {
-            // Microseconds, up to one minute, 3 significant digits.
-            latency.insert(op, Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"));
+            latency.insert(op, latency_histogram());
         }
         Tally { latency, errors: BTreeMap::new() }
     }
@@ -242,7 +246,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
             errors,
         }
     };
-    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    let mut all = latency_histogram();
     let mut all_errors = BTreeMap::<String, u64>::new();
     let mut operations = BTreeMap::new();
     for (op, h) in total.latency.iter().filter(|(_, h)| !h.is_empty()) {
