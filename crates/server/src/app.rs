@@ -63,7 +63,11 @@ pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> Result<AppState, Stri
 /// panics caught, a timeout, the body limit, storeId sanitizing).
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    crate::http::routes()
+    let (routes, _document) = crate::http::routes().split_for_parts();
+    routes
+        // The terminal (embedded assets), outside the API and its document.
+        .route("/", axum::routing::get(crate::web::index))
+        .route("/{file}", axum::routing::get(crate::web::asset))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { method_not_allowed() })
         .layer(middleware::from_fn(crate::isolation::note_store_id_in_query))

@@ -1,48 +1,25 @@
-//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of API.md, generated from the code.
+//! The OpenAPI 3.1 document's shared parts: its description, the bearer scheme, the error body
+//! and the error answers operations share, and the schemas of the domain types.
 //!
-//! Every routed handler carries a `#[utoipa::path]` annotation and every request and response
-//! type derives `utoipa::ToSchema`; [`ApiDoc`] gathers them. This module adds what the code
-//! cannot say by itself: the schemas of the domain types (they live in `tills-domain`, which knows
-//! nothing of OpenAPI, so fields name the stand-ins below with `#[schema(value_type = ...)]`), the
-//! error body, the bearer scheme, and the categories/brands/units paths, which one generic handler
-//! serves.
+//! The paths come from the handlers themselves: each carries a `#[utoipa::path]` annotation, and
+//! `http::routes` registers it with `utoipa_axum::routes!`, so one declaration makes both the
+//! route and its document (`http::document`). This module is a leaf: it names no handler.
+//! Domain types live in `tills-domain`, which knows nothing of OpenAPI, so fields name the
+//! stand-ins below with `#[schema(value_type = ...)]`.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
 
-use axum::http::header;
-use axum::response::IntoResponse;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{RefOr, Schema};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
-
-use crate::http::{audit, auth, customers, named, ops, platform, products, reports, sales, store, users};
-use crate::services::{catalog, checkout, report};
-
-/// The document, serialized once.
-#[utoipa::path(
-    get,
-    path = "/api/v1/openapi.json",
-    operation_id = "openapi",
-    tag = "meta",
-    security(()),
-    responses((status = 200, description = "This OpenAPI 3.1 document", body = serde_json::Value))
-)]
-pub async fn serve() -> impl IntoResponse {
-    static JSON: OnceLock<String> = OnceLock::new();
-    let json = JSON.get_or_init(|| document().to_json().expect("the OpenAPI document serializes to JSON"));
-    ([(header::CONTENT_TYPE, "application/json")], json.as_str())
-}
-
-/// The OpenAPI document of the API.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
-}
 
 /// The name of the bearer security scheme.
 pub const BEARER: &str = "bearerAuth";
 
+/// The document without its paths: `http::document` adds every routed operation to it.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -54,131 +31,8 @@ pub const BEARER: &str = "bearerAuth";
             acts on is the token's `storeId` claim and nothing else. Lists take `limit` (default 50, \
             max 200) and `cursor` and answer `{\"items\": [...], \"nextCursor\": ...}`."
     ),
-    paths(
-        auth::login,
-        auth::me,
-        auth::change_password,
-        platform::create_store,
-        platform::list_stores,
-        platform::get_store,
-        platform::patch_store,
-        platform::support_token,
-        store::get,
-        store::patch,
-        products::invalidate_cache,
-        users::list,
-        users::create,
-        users::get,
-        users::patch,
-        users::delete,
-        audit::list,
-        categories::list,
-        categories::create,
-        categories::get,
-        categories::patch,
-        categories::delete,
-        brands::list,
-        brands::create,
-        brands::get,
-        brands::patch,
-        brands::delete,
-        units::list,
-        units::create,
-        units::get,
-        units::patch,
-        units::delete,
-        products::list,
-        products::create,
-        products::get,
-        products::patch,
-        products::delete,
-        products::adjust_stock,
-        products::stock_movements,
-        products::scan,
-        customers::list,
-        customers::create,
-        customers::get,
-        customers::patch,
-        customers::delete,
-        sales::list,
-        sales::create,
-        sales::quote,
-        sales::export_csv,
-        sales::by_invoice,
-        sales::get,
-        sales::void,
-        sales::refund,
-        sales::payments,
-        reports::daily,
-        serve,
-        ops::healthz,
-        ops::readyz,
-        ops::metrics,
-    ),
-    components(schemas(
-        ErrorBody,
-        ErrorDetail,
-        ErrorCode,
-        Money,
-        Quantity,
-        TaxRate,
-        Barcode,
-        Role,
-        StoreRole,
-        ScaleFormat,
-        ScaleKind,
-        Embedded,
-        ProductStatus,
-        ProductSort,
-        StoreStatus,
-        SaleStatus,
-        PaymentMethod,
-        StockReason,
-        RefundLine,
-        RefundWithSale,
-        Health,
-        Readiness,
-        auth::LoginRequest,
-        auth::LoginResponse,
-        auth::UserView,
-        auth::ChangePassword,
-        platform::CreateStore,
-        platform::Owner,
-        platform::PatchStore,
-        platform::SupportToken,
-        store::StoreView,
-        store::StorePatch,
-        users::UserView,
-        users::CreateUser,
-        users::PatchUser,
-        audit::AuditView,
-        named::NamedView,
-        named::NamedBody,
-        catalog::ProductBody,
-        catalog::PackBody,
-        products::ProductView,
-        products::PackView,
-        products::ScanView,
-        products::StockBody,
-        products::MovementView,
-        customers::CustomerView,
-        customers::CustomerBody,
-        checkout::SaleBody,
-        checkout::LineBody,
-        checkout::PaymentBody,
-        sales::SaleView,
-        sales::SaleSummary,
-        sales::LineView,
-        sales::TaxBandView,
-        sales::PaymentView,
-        sales::RefundView,
-        sales::QuoteView,
-        sales::RefundBody,
-        sales::RefundLineBody,
-        sales::RefundPaymentBody,
-        report::DailyReport,
-        report::Voids,
-    )),
+    // What only error answers and query parameters name (the operations' bodies bring their own).
+    components(schemas(ErrorBody, ErrorDetail, ErrorCode, ProductSort)),
     modifiers(&BearerScheme),
     security(("bearerAuth" = [])),
     tags(
@@ -220,152 +74,86 @@ impl Modify for BearerScheme {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Categories, brands and units: one generic handler (`http::named`) serves the three resources,
-// so each gets its own documented paths here. The functions only carry the annotations.
+// The error answers operations share, named in their `responses(...)`: each is a
+// `utoipa::IntoResponses` of one or more statuses with the shared [`ErrorBody`]. An operation
+// lists its own tuples after them to say more of a status (a tuple of the same status replaces
+// the shared one).
 
-macro_rules! named_paths {
-    (
-        $kind:ident, $tag:tt, $collection:tt, $item:tt,
-        $list_id:tt, $create_id:tt, $get_id:tt, $patch_id:tt, $delete_id:tt
-    ) => {
-        #[allow(dead_code)]
-        mod $kind {
-            use super::ErrorBody;
-            use crate::http::named::{ListQuery, NamedBody, NamedView};
-            use crate::http::pagination::Page;
-
-            #[utoipa::path(
-                get,
-                path = $collection,
-                operation_id = $list_id,
-                summary = concat!("List ", $tag),
-                description = "By name (Unicode lower case), then id.",
-                tag = $tag,
-                params(ListQuery),
-                responses(
-                    (status = 200, description = "A page, by name", body = Page<NamedView>),
-                    (status = 400, description = "`invalid_input`: a bad `limit` or `cursor`", body = ErrorBody),
-                    (status = 401, description = "`unauthorized`", body = ErrorBody),
-                    (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-                    (status = 503, description = "`unavailable`", body = ErrorBody),
-                )
-            )]
-            pub fn list() {}
-
-            #[utoipa::path(
-                post,
-                path = $collection,
-                operation_id = $create_id,
-                summary = concat!("Create one of the ", $tag, " (manager, admin)"),
-                description = "Names are trimmed and unique per store ignoring case (Unicode lower case). \
-                    Only categories take `parentId`, which must be one of the store's categories.",
-                tag = $tag,
-                request_body = NamedBody,
-                responses(
-                    (status = 201, description = "Created", body = NamedView),
-                    (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-                    (status = 401, description = "`unauthorized`", body = ErrorBody),
-                    (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-                    (status = 409, description = "`name_taken`", body = ErrorBody),
-                    (status = 413, description = "`payload_too_large`", body = ErrorBody),
-                    (status = 503, description = "`unavailable`", body = ErrorBody),
-                )
-            )]
-            pub fn create() {}
-
-            #[utoipa::path(
-                get,
-                path = $item,
-                operation_id = $get_id,
-                summary = concat!("Get one of the ", $tag),
-                tag = $tag,
-                params(("id" = uuid::Uuid, Path, description = "Its id")),
-                responses(
-                    (status = 200, description = "Found", body = NamedView),
-                    (status = 401, description = "`unauthorized`", body = ErrorBody),
-                    (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-                    (status = 404, description = "`not_found` (also for another store's ids)", body = ErrorBody),
-                    (status = 503, description = "`unavailable`", body = ErrorBody),
-                )
-            )]
-            pub fn get() {}
-
-            #[utoipa::path(
-                patch,
-                path = $item,
-                operation_id = $patch_id,
-                summary = concat!("Change one of the ", $tag, " (manager, admin)"),
-                description = "Absent fields keep their values; `\"parentId\": null` clears a category's parent.",
-                tag = $tag,
-                params(("id" = uuid::Uuid, Path, description = "Its id")),
-                request_body = NamedBody,
-                responses(
-                    (status = 200, description = "Changed", body = NamedView),
-                    (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-                    (status = 401, description = "`unauthorized`", body = ErrorBody),
-                    (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-                    (status = 404, description = "`not_found`", body = ErrorBody),
-                    (status = 409, description = "`name_taken`", body = ErrorBody),
-                    (status = 413, description = "`payload_too_large`", body = ErrorBody),
-                    (status = 503, description = "`unavailable`", body = ErrorBody),
-                )
-            )]
-            pub fn patch() {}
-
-            #[utoipa::path(
-                delete,
-                path = $item,
-                operation_id = $delete_id,
-                summary = concat!("Delete one of the ", $tag, " (manager, admin)"),
-                tag = $tag,
-                params(("id" = uuid::Uuid, Path, description = "Its id")),
-                responses(
-                    (status = 204, description = "Deleted"),
-                    (status = 401, description = "`unauthorized`", body = ErrorBody),
-                    (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-                    (status = 404, description = "`not_found`", body = ErrorBody),
-                    (status = 409, description = "`in_use`: a product still uses it", body = ErrorBody),
-                    (status = 503, description = "`unavailable`", body = ErrorBody),
-                )
-            )]
-            pub fn delete() {}
-        }
-    };
+/// One error answer: a description and the shared body.
+fn error_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(RefOr::<Schema>::Ref(Ref::from_schema_name("ErrorBody")))).build(),
+        )
+        .build()
+        .into()
 }
 
-named_paths!(
-    categories,
-    "categories",
-    "/api/v1/categories",
-    "/api/v1/categories/{id}",
-    "listCategories",
-    "createCategory",
-    "getCategory",
-    "updateCategory",
-    "deleteCategory"
-);
-named_paths!(
-    brands,
-    "brands",
-    "/api/v1/brands",
-    "/api/v1/brands/{id}",
-    "listBrands",
-    "createBrand",
-    "getBrand",
-    "updateBrand",
-    "deleteBrand"
-);
-named_paths!(
-    units,
-    "units",
-    "/api/v1/units",
-    "/api/v1/units/{id}",
-    "listUnits",
-    "createUnit",
-    "getUnit",
-    "updateUnit",
-    "deleteUnit"
-);
+macro_rules! error_responses {
+    ($( $(#[$doc:meta])* $name:ident { $($status:literal => $description:expr),+ $(,)? } )*) => {$(
+        $(#[$doc])*
+        pub struct $name;
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                BTreeMap::from([$( ($status.to_string(), error_response($description)) ),+])
+            }
+        }
+    )*};
+}
+
+const UNAUTHORIZED: &str = "`unauthorized`: no token, or a token that is not (or no longer) valid";
+const UNAVAILABLE: &str = "`unavailable`: the database did not answer in time; retry";
+
+error_responses! {
+    /// Any operation of a store's user: a bad token, a suspended store, the database down.
+    StoreRead {
+        401 => UNAUTHORIZED,
+        403 => "`forbidden`: the store is suspended",
+        503 => UNAVAILABLE,
+    }
+    /// An operation for managers and admins.
+    ManagerOnly {
+        401 => UNAUTHORIZED,
+        403 => "`forbidden`: not a manager or admin, or the store is suspended",
+        503 => UNAVAILABLE,
+    }
+    /// An operation for a store's admins.
+    AdminOnly {
+        401 => UNAUTHORIZED,
+        403 => "`forbidden`: not an admin, or the store is suspended",
+        503 => UNAVAILABLE,
+    }
+    /// An operation of the platform admin.
+    PlatformOnly {
+        401 => UNAUTHORIZED,
+        403 => "`forbidden`: not a platform admin",
+        503 => UNAVAILABLE,
+    }
+    /// An operation whose `403` the operation describes itself.
+    Authenticated {
+        401 => UNAUTHORIZED,
+        503 => UNAVAILABLE,
+    }
+    /// A JSON body: not JSON, a field that does not fit, or over 1 MiB.
+    BadBody {
+        400 => "`malformed_json`, `invalid_input` (with `field`)",
+        413 => "`payload_too_large`",
+    }
+    /// A body over 1 MiB.
+    TooLarge {
+        413 => "`payload_too_large`",
+    }
+    /// A list's `limit` or `cursor`.
+    BadPage {
+        400 => "`invalid_input`: a bad `limit` or `cursor`",
+    }
+    /// An id of nothing in the caller's store: another store's ids answer the same.
+    NotFound {
+        404 => "`not_found` (also for another store's ids)",
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors.
@@ -586,24 +374,6 @@ pub enum StockReason {
     Stocktake,
     Correction,
     Other,
-}
-
-/// A line of a refund.
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct RefundLine {
-    pub line_id: uuid::Uuid,
-    pub quantity: Quantity,
-    /// What this line returns: its total × refunded ÷ sold quantity, rounded half up.
-    pub amount: i64,
-}
-
-/// `POST /sales/{id}/refunds` answers the refund with the sale as it is after it.
-#[derive(ToSchema)]
-pub struct RefundWithSale {
-    #[serde(flatten)]
-    pub refund: sales::RefundView,
-    pub sale: sales::SaleView,
 }
 
 // ---------------------------------------------------------------------------------------------

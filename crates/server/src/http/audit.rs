@@ -10,7 +10,7 @@ use crate::auth::StoreCaller;
 use crate::error::ApiResult;
 use crate::extract::ApiQuery;
 use crate::http::pagination::{self, Page};
-use crate::openapi::ErrorBody;
+use crate::openapi::{AdminOnly, ErrorBody};
 use crate::state::AppState;
 use crate::time;
 
@@ -73,10 +73,8 @@ impl From<AuditRecord> for AuditView {
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of entries", body = Page<AuditView>),
+        AdminOnly,
         (status = 400, description = "`invalid_input`: a bad `from`, `to`, `limit` or `cursor`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn list(

@@ -11,7 +11,7 @@ use crate::auth::{AnyCaller, password};
 use crate::client_addr::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::openapi::ErrorBody;
+use crate::openapi::{Authenticated, BadBody, ErrorBody, StoreRead, TooLarge};
 use crate::state::AppState;
 
 /// `store` names the store whose account signs in; a platform admin leaves it out.
@@ -64,12 +64,10 @@ const BAD_CREDENTIALS: ApiError = ApiError::Unauthorized("wrong store, email or 
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = LoginResponse),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
+        BadBody,
         (status = 401, description = "`unauthorized`: wrong store, email or password", body = ErrorBody),
         (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 429, description = "`too_many_requests`", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 429, description = "`too_many_requests`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
@@ -174,9 +172,7 @@ async fn login_platform_admin(state: &AppState, req: &LoginRequest) -> ApiResult
     tag = "auth",
     responses(
         (status = 200, description = "The `user` object", body = UserView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        StoreRead,
     )
 )]
 pub async fn me(State(state): State<AppState>, caller: AnyCaller) -> ApiResult<Json<UserView>> {
@@ -230,11 +226,10 @@ pub struct ChangePassword {
     request_body = ChangePassword,
     responses(
         (status = 204, description = "Changed"),
+        Authenticated,
+        TooLarge,
         (status = 400, description = "`malformed_json`, `invalid_input`: `currentPassword` is wrong or `newPassword` too short", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: a support token, or the store is suspended", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn change_password(

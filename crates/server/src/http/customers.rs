@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
 use crate::http::store::double_option;
-use crate::openapi::ErrorBody;
+use crate::openapi::{BadBody, ErrorBody, ManagerOnly, NotFound, StoreRead};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -65,10 +65,8 @@ pub struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of customers, by name", body = Page<CustomerView>),
+        StoreRead,
         (status = 400, description = "`invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn list(
@@ -144,12 +142,9 @@ fn input(body: CustomerBody, current: Option<&CustomerRecord>) -> ApiResult<Cust
     request_body = CustomerBody,
     responses(
         (status = 201, description = "Created", body = CustomerView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        StoreRead,
+        BadBody,
         (status = 409, description = "`phone_taken`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -171,10 +166,8 @@ pub async fn create(
     params(("id" = uuid::Uuid, Path, description = "The customer's id")),
     responses(
         (status = 200, description = "The customer", body = CustomerView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found` (also for another store's ids)", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        StoreRead,
+        NotFound,
     )
 )]
 pub async fn get(
@@ -196,13 +189,10 @@ pub async fn get(
     request_body = CustomerBody,
     responses(
         (status = 200, description = "The customer as it is now", body = CustomerView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        ManagerOnly,
+        BadBody,
+        NotFound,
         (status = 409, description = "`phone_taken`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn patch(
@@ -228,10 +218,8 @@ pub async fn patch(
     params(("id" = uuid::Uuid, Path, description = "The customer's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        ManagerOnly,
+        NotFound,
     )
 )]
 pub async fn delete(

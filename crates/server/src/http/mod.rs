@@ -1,4 +1,8 @@
-//! The HTTP layer: one module per resource, routes in one place.
+//! The HTTP layer: one module per resource, and the one list of routes.
+//!
+//! Each handler carries its `#[utoipa::path]` annotation; [`routes`] registers it with
+//! `utoipa_axum::routes!`, which takes the method and path from that annotation. So the router
+//! and the OpenAPI document ([`document`]) come from the same declaration and cannot differ.
 
 pub mod audit;
 pub mod auth;
@@ -13,59 +17,57 @@ pub mod sales;
 pub mod store;
 pub mod users;
 
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use self::named::{Brands, Categories, Units};
-
+use self::named::{brands, categories, units};
+use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
-/// Every route of API.md that exists so far, under `/api/v1`, plus operations.
-pub fn routes() -> Router<AppState> {
-    let api = Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/me", get(auth::me))
-        .route("/auth/password", post(auth::change_password))
-        .route("/admin/stores", post(platform::create_store).get(platform::list_stores))
-        .route("/admin/stores/{id}", get(platform::get_store).patch(platform::patch_store))
-        .route("/admin/stores/{id}/token", post(platform::support_token))
-        .route("/store", get(store::get).patch(store::patch))
-        .route("/users", get(users::list).post(users::create))
-        .route("/users/{id}", get(users::get).patch(users::patch).delete(users::delete))
-        .route("/audit", get(audit::list))
-        .route("/categories", get(named::list::<Categories>).post(named::create::<Categories>))
-        .route(
-            "/categories/{id}",
-            get(named::get::<Categories>).patch(named::patch::<Categories>).delete(named::delete::<Categories>),
-        )
-        .route("/brands", get(named::list::<Brands>).post(named::create::<Brands>))
-        .route("/brands/{id}", get(named::get::<Brands>).patch(named::patch::<Brands>).delete(named::delete::<Brands>))
-        .route("/units", get(named::list::<Units>).post(named::create::<Units>))
-        .route("/units/{id}", get(named::get::<Units>).patch(named::patch::<Units>).delete(named::delete::<Units>))
-        .route("/products", get(products::list).post(products::create))
-        .route("/products/barcode/{barcode}", get(products::scan))
-        .route("/cache/products/invalidate", post(products::invalidate_cache))
-        .route("/products/{id}", get(products::get).patch(products::patch).delete(products::delete))
-        .route("/products/{id}/stock", post(products::adjust_stock))
-        .route("/products/{id}/stock-movements", get(products::stock_movements))
-        .route("/customers", get(customers::list).post(customers::create))
-        .route("/customers/{id}", get(customers::get).patch(customers::patch).delete(customers::delete))
-        .route("/sales", get(sales::list).post(sales::create))
-        .route("/sales/quote", post(sales::quote))
-        .route("/sales/export.csv", get(sales::export_csv))
-        .route("/sales/invoice/{invoice}", get(sales::by_invoice))
-        .route("/sales/{id}", get(sales::get))
-        .route("/sales/{id}/void", post(sales::void))
-        .route("/sales/{id}/refunds", post(sales::refund))
-        .route("/payments", get(sales::payments))
-        .route("/reports/daily", get(reports::daily))
-        .route("/openapi.json", get(crate::openapi::serve));
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        // The terminal (embedded assets).
-        .route("/", get(crate::web::index))
-        .route("/{file}", get(crate::web::asset))
+/// Every documented route: API.md's under `/api/v1`, and operations.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(platform::create_store, platform::list_stores))
+        .routes(routes!(platform::get_store, platform::patch_store))
+        .routes(routes!(platform::support_token))
+        .routes(routes!(store::get, store::patch))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::patch, users::delete))
+        .routes(routes!(audit::list))
+        .routes(routes!(categories::list, categories::create))
+        .routes(routes!(categories::get, categories::patch, categories::delete))
+        .routes(routes!(brands::list, brands::create))
+        .routes(routes!(brands::get, brands::patch, brands::delete))
+        .routes(routes!(units::list, units::create))
+        .routes(routes!(units::get, units::patch, units::delete))
+        .routes(routes!(products::list, products::create))
+        .routes(routes!(products::scan))
+        .routes(routes!(products::invalidate_cache))
+        .routes(routes!(products::get, products::patch, products::delete))
+        .routes(routes!(products::adjust_stock))
+        .routes(routes!(products::stock_movements))
+        .routes(routes!(customers::list, customers::create))
+        .routes(routes!(customers::get, customers::patch, customers::delete))
+        .routes(routes!(sales::list, sales::create))
+        .routes(routes!(sales::quote))
+        .routes(routes!(sales::export_csv))
+        .routes(routes!(sales::by_invoice))
+        .routes(routes!(sales::get))
+        .routes(routes!(sales::void))
+        .routes(routes!(sales::refund))
+        .routes(routes!(sales::payments))
+        .routes(routes!(reports::daily))
+        .routes(routes!(ops::openapi))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}
+
+/// The OpenAPI 3.1 document of every route [`routes`] serves.
+pub fn document() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
 }

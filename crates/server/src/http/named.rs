@@ -1,7 +1,8 @@
 //! Categories, brands and units: `GET|POST /api/v1/{categories|brands|units}`,
 //! `GET|PATCH|DELETE /api/v1/{...}/{id}`. Read: every role. Write: manager and admin.
 //!
-//! The handlers are generic over the resource; `crate::openapi` documents each one's paths.
+//! The handlers are generic over the resource; [`categories`], [`brands`] and [`units`] route and
+//! document each one's paths.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -190,3 +191,163 @@ pub async fn delete<K: Kind>(
     state.store.delete_named(&caller.store, K::KIND, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Each resource's routes: the generic handlers, under their own paths and documentation.
+
+macro_rules! named_routes {
+    (
+        $kind:ident, $marker:ty, $tag:tt, $collection:tt, $item:tt,
+        $list_id:tt, $create_id:tt, $get_id:tt, $patch_id:tt, $delete_id:tt
+    ) => {
+        pub mod $kind {
+            use axum::Json;
+            use axum::extract::{Path, State};
+            use axum::http::StatusCode;
+
+            use super::{ListQuery, NamedBody, NamedView};
+            use crate::auth::StoreCaller;
+            use crate::error::ApiResult;
+            use crate::extract::{ApiJson, ApiQuery};
+            use crate::http::pagination::Page;
+            use crate::openapi::{BadBody, BadPage, ErrorBody, ManagerOnly, NotFound, StoreRead};
+            use crate::state::AppState;
+
+            #[utoipa::path(
+                get,
+                path = $collection,
+                operation_id = $list_id,
+                summary = concat!("List ", $tag),
+                description = "By name (Unicode lower case), then id.",
+                tag = $tag,
+                params(ListQuery),
+                responses((status = 200, description = "A page, by name", body = Page<NamedView>), StoreRead, BadPage)
+            )]
+            pub async fn list(
+                state: State<AppState>,
+                caller: StoreCaller,
+                query: ApiQuery<ListQuery>,
+            ) -> ApiResult<Json<Page<NamedView>>> {
+                super::list::<$marker>(state, caller, query).await
+            }
+
+            #[utoipa::path(
+                post,
+                path = $collection,
+                operation_id = $create_id,
+                summary = concat!("Create one of the ", $tag, " (manager, admin)"),
+                description = "Names are trimmed and unique per store ignoring case (Unicode lower case). \
+                    Only categories take `parentId`, which must be one of the store's categories.",
+                tag = $tag,
+                request_body = NamedBody,
+                responses(
+                    (status = 201, description = "Created", body = NamedView),
+                    ManagerOnly,
+                    BadBody,
+                    (status = 409, description = "`name_taken`", body = ErrorBody),
+                )
+            )]
+            pub async fn create(
+                state: State<AppState>,
+                caller: StoreCaller,
+                body: ApiJson<NamedBody>,
+            ) -> ApiResult<(StatusCode, Json<NamedView>)> {
+                super::create::<$marker>(state, caller, body).await
+            }
+
+            #[utoipa::path(
+                get,
+                path = $item,
+                operation_id = $get_id,
+                summary = concat!("Get one of the ", $tag),
+                tag = $tag,
+                params(("id" = uuid::Uuid, Path, description = "Its id")),
+                responses((status = 200, description = "Found", body = NamedView), StoreRead, NotFound)
+            )]
+            pub async fn get(state: State<AppState>, caller: StoreCaller, id: Path<String>) -> ApiResult<Json<NamedView>> {
+                super::get::<$marker>(state, caller, id).await
+            }
+
+            #[utoipa::path(
+                patch,
+                path = $item,
+                operation_id = $patch_id,
+                summary = concat!("Change one of the ", $tag, " (manager, admin)"),
+                description = "Absent fields keep their values; `\"parentId\": null` clears a category's parent.",
+                tag = $tag,
+                params(("id" = uuid::Uuid, Path, description = "Its id")),
+                request_body = NamedBody,
+                responses(
+                    (status = 200, description = "Changed", body = NamedView),
+                    ManagerOnly,
+                    BadBody,
+                    NotFound,
+                    (status = 409, description = "`name_taken`", body = ErrorBody),
+                )
+            )]
+            pub async fn patch(
+                state: State<AppState>,
+                caller: StoreCaller,
+                id: Path<String>,
+                body: ApiJson<NamedBody>,
+            ) -> ApiResult<Json<NamedView>> {
+                super::patch::<$marker>(state, caller, id, body).await
+            }
+
+            #[utoipa::path(
+                delete,
+                path = $item,
+                operation_id = $delete_id,
+                summary = concat!("Delete one of the ", $tag, " (manager, admin)"),
+                tag = $tag,
+                params(("id" = uuid::Uuid, Path, description = "Its id")),
+                responses(
+                    (status = 204, description = "Deleted"),
+                    ManagerOnly,
+                    NotFound,
+                    (status = 409, description = "`in_use`: a product still uses it", body = ErrorBody),
+                )
+            )]
+            pub async fn delete(state: State<AppState>, caller: StoreCaller, id: Path<String>) -> ApiResult<StatusCode> {
+                super::delete::<$marker>(state, caller, id).await
+            }
+        }
+    };
+}
+
+named_routes!(
+    categories,
+    super::Categories,
+    "categories",
+    "/api/v1/categories",
+    "/api/v1/categories/{id}",
+    "listCategories",
+    "createCategory",
+    "getCategory",
+    "updateCategory",
+    "deleteCategory"
+);
+named_routes!(
+    brands,
+    super::Brands,
+    "brands",
+    "/api/v1/brands",
+    "/api/v1/brands/{id}",
+    "listBrands",
+    "createBrand",
+    "getBrand",
+    "updateBrand",
+    "deleteBrand"
+);
+named_routes!(
+    units,
+    super::Units,
+    "units",
+    "/api/v1/units",
+    "/api/v1/units/{id}",
+    "listUnits",
+    "createUnit",
+    "getUnit",
+    "updateUnit",
+    "deleteUnit"
+);

@@ -1,5 +1,6 @@
-//! Operations: `/healthz`, `/readyz`, `/metrics`.
+//! Operations: `/healthz`, `/readyz`, `/metrics`, and this API's OpenAPI document.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Json;
@@ -9,6 +10,21 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use crate::state::AppState;
+
+/// The document, serialized once.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    operation_id = "openapi",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "This OpenAPI 3.1 document", body = serde_json::Value))
+)]
+pub async fn openapi() -> impl IntoResponse {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let json = JSON.get_or_init(|| crate::http::document().to_json().expect("the OpenAPI document serializes to JSON"));
+    ([(header::CONTENT_TYPE, "application/json")], json.as_str())
+}
 
 /// Liveness
 ///
@@ -68,8 +84,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     tag = "ops",
     security(()),
     responses(
-        (status = 200, description = "Prometheus text exposition format", body = String,
-            content_type = "text/plain; version=0.0.4"),
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"),
     )
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

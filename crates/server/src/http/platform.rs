@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::http::pagination::{self, Page};
 use crate::http::store::{StoreView, parse_invoice_prefix};
-use crate::openapi::ErrorBody;
+use crate::openapi::{BadBody, BadPage, ErrorBody, NotFound, PlatformOnly};
 use crate::state::AppState;
 use crate::time::parse_timezone;
 
@@ -58,12 +58,9 @@ pub struct Owner {
     request_body = CreateStore,
     responses(
         (status = 201, description = "Created", body = StoreView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
+        PlatformOnly,
+        BadBody,
         (status = 409, description = "`conflict`: a store with this id exists", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn create_store(
@@ -129,10 +126,8 @@ pub struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of stores, by id", body = Page<StoreView>),
-        (status = 400, description = "`invalid_input`: a bad `limit` or `cursor`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        PlatformOnly,
+        BadPage,
     )
 )]
 pub async fn list_stores(
@@ -157,10 +152,8 @@ pub async fn list_stores(
     params(("storeId" = String, Path, description = "The store's id")),
     responses(
         (status = 200, description = "The store", body = StoreView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        PlatformOnly,
+        NotFound,
     )
 )]
 pub async fn get_store(
@@ -193,12 +186,9 @@ pub struct PatchStore {
     request_body = PatchStore,
     responses(
         (status = 200, description = "The store as it is now", body = StoreView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        PlatformOnly,
+        BadBody,
+        NotFound,
     )
 )]
 pub async fn patch_store(
@@ -247,10 +237,8 @@ pub struct SupportToken {
     params(("storeId" = String, Path, description = "The store's id")),
     responses(
         (status = 200, description = "A support token: role `admin` in the store, at most 1 hour", body = SupportToken),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        PlatformOnly,
+        NotFound,
     )
 )]
 pub async fn support_token(

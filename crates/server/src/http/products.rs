@@ -19,7 +19,7 @@ use crate::cache::ProductCache;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
-use crate::openapi::ErrorBody;
+use crate::openapi::{AdminOnly, BadBody, BadPage, ErrorBody, ManagerOnly, NotFound, StoreRead, TooLarge};
 use crate::services::catalog::{self, ProductBody};
 use crate::services::{scan, search};
 use crate::state::AppState;
@@ -115,12 +115,10 @@ impl From<&ProductRecord> for ProductView {
     request_body = ProductBody,
     responses(
         (status = 201, description = "Created", body = ProductView),
+        ManagerOnly,
+        TooLarge,
         (status = 400, description = "`malformed_json`, `invalid_input` (with `field`; also for another store's category, brand or unit ids)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
         (status = 409, description = "`barcode_taken`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -152,10 +150,8 @@ pub async fn create(
     params(("id" = uuid::Uuid, Path, description = "The product's id")),
     responses(
         (status = 200, description = "The product", body = ProductView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found` (also for another store's ids)", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        StoreRead,
+        NotFound,
     )
 )]
 pub async fn get(
@@ -180,13 +176,10 @@ pub async fn get(
     request_body = ProductBody,
     responses(
         (status = 200, description = "The product as it is now", body = ProductView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        ManagerOnly,
+        BadBody,
+        NotFound,
         (status = 409, description = "`barcode_taken`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn patch(
@@ -226,10 +219,8 @@ pub async fn patch(
     params(("id" = uuid::Uuid, Path, description = "The product's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        ManagerOnly,
+        NotFound,
     )
 )]
 pub async fn delete(
@@ -277,10 +268,8 @@ pub struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of products", body = Page<ProductView>),
+        StoreRead,
         (status = 400, description = "`invalid_input` (with `field`), also for a cursor used with other filters or another sort", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn list(
@@ -363,9 +352,7 @@ pub struct ScanView {
     tag = "store",
     responses(
         (status = 204, description = "Every cached product of the store dropped"),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        AdminOnly,
     )
 )]
 pub async fn invalidate_cache(State(state): State<AppState>, caller: StoreCaller) -> ApiResult<StatusCode> {
@@ -390,10 +377,8 @@ pub async fn invalidate_cache(State(state): State<AppState>, caller: StoreCaller
     params(("barcode" = String, Path, description = "The scanned code")),
     responses(
         (status = 200, description = "The product, its pack if the code is a pack's, a scale label's value", body = ScanView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
+        StoreRead,
         (status = 404, description = "`not_found`: the store has no such barcode", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn scan(State(state): State<AppState>, caller: StoreCaller, Path(code): Path<String>) -> ApiResult<Response> {
@@ -446,12 +431,9 @@ pub struct StockBody {
     request_body = StockBody,
     responses(
         (status = 200, description = "The product as it is now", body = ProductView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        ManagerOnly,
+        BadBody,
+        NotFound,
     )
 )]
 pub async fn adjust_stock(
@@ -549,11 +531,9 @@ pub struct PageQuery {
     params(("id" = uuid::Uuid, Path, description = "The product's id"), PageQuery),
     responses(
         (status = 200, description = "A page of movements", body = Page<MovementView>),
-        (status = 400, description = "`invalid_input`: a bad `limit` or `cursor`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        StoreRead,
+        BadPage,
+        NotFound,
     )
 )]
 pub async fn stock_movements(

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, ManagerOnly};
 use crate::services::report::{self, DailyReport};
 use crate::state::AppState;
 use crate::time;
@@ -32,10 +32,8 @@ pub struct DailyQuery {
     params(DailyQuery),
     responses(
         (status = 200, description = "The day's figures", body = DailyReport),
+        ManagerOnly,
         (status = 400, description = "`invalid_input`: `date` is not `YYYY-MM-DD`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn daily(

@@ -18,7 +18,7 @@ use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBytes, parse_id};
 use crate::http::pagination::{self, Page};
-use crate::openapi::ErrorBody;
+use crate::openapi::{Authenticated, BadBody, ErrorBody, ManagerOnly, NotFound, StoreRead, TooLarge};
 use crate::services::checkout::{self, PaymentBody, SaleBody};
 use crate::state::AppState;
 use crate::time;
@@ -109,7 +109,7 @@ pub struct RefundView {
     #[schema(value_type = Option<uuid::Uuid>)]
     created_by: Option<Id>,
     created_at: chrono::DateTime<chrono::Utc>,
-    #[schema(value_type = Vec<crate::openapi::RefundLine>)]
+    #[schema(value_type = Vec<RefundLine>)]
     lines: Vec<serde_json::Value>,
     payments: Vec<PaymentView>,
 }
@@ -132,6 +132,25 @@ impl From<&RefundRecord> for RefundView {
             payments: r.payments.iter().map(PaymentView::from).collect(),
         }
     }
+}
+
+/// A line of a refund.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RefundLine {
+    pub line_id: uuid::Uuid,
+    #[schema(value_type = crate::openapi::Quantity)]
+    pub quantity: Quantity,
+    /// What this line returns: its total × refunded ÷ sold quantity, rounded half up.
+    pub amount: i64,
+}
+
+/// `POST /sales/{id}/refunds` answers the refund with the sale as it is after it.
+#[derive(utoipa::ToSchema)]
+pub struct RefundWithSale {
+    #[serde(flatten)]
+    pub refund: RefundView,
+    pub sale: SaleView,
 }
 
 /// A sale as API.md shows it (plus its refunds). Amounts in minor currency units:
@@ -239,12 +258,11 @@ impl From<&SaleRecord> for SaleView {
     responses(
         (status = 201, description = "The sale", body = SaleView),
         (status = 200, description = "This `clientRef`'s sale, as it is now", body = SaleView),
+        Authenticated,
+        TooLarge,
         (status = 400, description = "`malformed_json`, `invalid_input` (with `field`: `lines[2].productId`), `insufficient_payment`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: a price override or discount without manager or admin, or the store is suspended", body = ErrorBody),
         (status = 409, description = "`idempotency_mismatch`: this `clientRef` was used for a different sale", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -318,11 +336,9 @@ pub struct QuoteView {
     request_body = SaleBody,
     responses(
         (status = 200, description = "The priced cart", body = QuoteView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        Authenticated,
+        BadBody,
         (status = 403, description = "`forbidden`: a price override or discount without manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn quote(
@@ -373,10 +389,8 @@ pub async fn quote(
     params(("id" = uuid::Uuid, Path, description = "The sale's id")),
     responses(
         (status = 200, description = "The sale, with its refunds", body = SaleView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found` (also for another store's ids)", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        StoreRead,
+        NotFound,
     )
 )]
 pub async fn get(
@@ -397,10 +411,8 @@ pub async fn get(
     params(("invoiceNumber" = String, Path, description = "The invoice number (`INV-000042`)")),
     responses(
         (status = 200, description = "The sale, with its refunds", body = SaleView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        StoreRead,
+        NotFound,
     )
 )]
 pub async fn by_invoice(
@@ -491,10 +503,8 @@ const STATUSES: [&str; 4] = ["completed", "voided", "partially_refunded", "refun
     params(ListQuery),
     responses(
         (status = 200, description = "A page of sales, newest first", body = Page<SaleSummary>),
+        StoreRead,
         (status = 400, description = "`invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn list(
@@ -534,11 +544,9 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path, description = "The sale's id")),
     responses(
         (status = 200, description = "The sale, with `status: \"voided\"`", body = SaleView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        ManagerOnly,
+        NotFound,
         (status = 409, description = "`conflict`: already voided, or the sale has refunds", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn void(
@@ -599,15 +607,13 @@ pub struct RefundPaymentBody {
     params(("id" = uuid::Uuid, Path, description = "The sale's id")),
     request_body = RefundBody,
     responses(
-        (status = 201, description = "The refund, with the sale as it is now", body = crate::openapi::RefundWithSale),
-        (status = 200, description = "This `clientRef`'s refund, with the sale as it is now", body = crate::openapi::RefundWithSale),
+        (status = 201, description = "The refund, with the sale as it is now", body = RefundWithSale),
+        (status = 200, description = "This `clientRef`'s refund, with the sale as it is now", body = RefundWithSale),
+        ManagerOnly,
+        TooLarge,
+        NotFound,
         (status = 400, description = "`malformed_json`, `invalid_input` (with `field`; also more than was sold)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`conflict`: the sale is voided; `idempotency_mismatch`: this `clientRef` was used for another request", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn refund(
@@ -691,12 +697,9 @@ pub struct ExportQuery {
     tag = "sales",
     params(ExportQuery),
     responses(
-        (status = 200, description = "One row per sale line: invoiceNumber, status, soldAt, offline, line, productId, name, barcode, factor, quantity, price, discount, taxRate, tax, total",
-            body = String, content_type = "text/csv"),
+        (status = 200, description = "One row per sale line: invoiceNumber, status, soldAt, offline, line, productId, name, barcode, factor, quantity, price, discount, taxRate, tax, total", body = String, content_type = "text/csv"),
+        ManagerOnly,
         (status = 400, description = "`invalid_input`: a bad `from` or `to`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not a manager or admin, or the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn export_csv(
@@ -827,10 +830,8 @@ pub struct PaymentsQuery {
     params(PaymentsQuery),
     responses(
         (status = 200, description = "A page of payments, newest first", body = Page<PaymentView>),
+        StoreRead,
         (status = 400, description = "`invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn payments(

@@ -9,7 +9,7 @@ use tills_storage::{NewAudit, StoreRecord};
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, JsonBytes};
-use crate::openapi::ErrorBody;
+use crate::openapi::{AdminOnly, Authenticated, BadBody, ErrorBody};
 use crate::state::AppState;
 use crate::time::parse_timezone;
 
@@ -67,9 +67,8 @@ impl From<&StoreRecord> for StoreView {
     tag = "store",
     responses(
         (status = 200, description = "The store and its settings", body = StoreView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        Authenticated,
         (status = 403, description = "`forbidden`: a platform admin token, or the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn get(State(state): State<AppState>, caller: StoreCaller) -> ApiResult<Json<StoreView>> {
@@ -123,11 +122,8 @@ pub mod double_option {
     request_body = StorePatch,
     responses(
         (status = 200, description = "The store as it is now", body = StoreView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        AdminOnly,
+        BadBody,
     )
 )]
 pub async fn patch(

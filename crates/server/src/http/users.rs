@@ -11,7 +11,7 @@ use crate::auth::{StoreCaller, password};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
-use crate::openapi::ErrorBody;
+use crate::openapi::{AdminOnly, BadBody, BadPage, ErrorBody, NotFound};
 use crate::state::AppState;
 
 /// A user as the API shows it; the password hash never leaves the server.
@@ -65,10 +65,8 @@ pub struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of users, by email", body = Page<UserView>),
-        (status = 400, description = "`invalid_input`: a bad `limit` or `cursor`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        AdminOnly,
+        BadPage,
     )
 )]
 pub async fn list(
@@ -104,12 +102,9 @@ pub struct CreateUser {
     request_body = CreateUser,
     responses(
         (status = 201, description = "Created", body = UserView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
+        AdminOnly,
+        BadBody,
         (status = 409, description = "`email_taken`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -141,10 +136,8 @@ pub async fn create(
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user", body = UserView),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found` (also for another store's ids)", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        AdminOnly,
+        NotFound,
     )
 )]
 pub async fn get(
@@ -179,13 +172,10 @@ pub struct PatchUser {
     request_body = PatchUser,
     responses(
         (status = 200, description = "The user as it is now", body = UserView),
-        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        AdminOnly,
+        BadBody,
+        NotFound,
         (status = 409, description = "`conflict`: the store's last active admin", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn patch(
@@ -232,11 +222,9 @@ pub async fn patch(
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an admin, or the store is suspended", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        AdminOnly,
+        NotFound,
         (status = 409, description = "`conflict`: the store's last active admin", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn delete(

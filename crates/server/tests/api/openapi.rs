@@ -90,6 +90,20 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
+/// Every `$ref` in a value.
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                out.push(r.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_document_describes_api_md() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -184,6 +198,14 @@ async fn the_document_describes_api_md() {
     let product = &doc["components"]["schemas"]["ProductView"]["properties"];
     for field in ["storeId", "taxRate", "alternateBarcodes", "showInQuickProducts", "createdAt"] {
         assert!(product[field].is_object(), "ProductView has no {field}");
+    }
+
+    // Every reference names a schema of the document.
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 100, "only {} references", refs.len());
+    for r in &refs {
+        resolve(&doc, &serde_json::json!({ "$ref": r }));
     }
 
     // The document is served from a cache: the same bytes twice.
