@@ -5,6 +5,7 @@
 //! it again. Nothing here does IO or knows about HTTP, SQL or Redis.
 
 mod barcode;
+mod closed;
 mod currency;
 mod error;
 mod money;
@@ -14,6 +15,7 @@ mod store_id;
 mod text;
 
 pub use barcode::{Barcode, Embedded, ScaleFormat, ScaleKind, ScaleMatch, decode_scale_label, is_valid_ean13};
+pub use closed::{AdjustReason, Conflict, PaymentMethod, ProductStatus, SaleStatus, StockReason};
 pub use currency::Currency;
 pub use error::InvalidValue;
 pub use money::{Money, Quantity, TaxRate};

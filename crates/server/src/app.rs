@@ -69,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", axum::routing::get(crate::web::index))
         .route("/{file}", axum::routing::get(crate::web::asset))
         .fallback(|| async { ApiError::NotFound })
-        .method_not_allowed_fallback(|| async { method_not_allowed() })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(crate::isolation::note_store_id_in_query))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
@@ -81,12 +81,6 @@ pub fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)),
         )
-}
-
-fn method_not_allowed() -> Response {
-    let body =
-        serde_json::json!({"error": {"code": "method_not_allowed", "message": "this path does not take this method"}});
-    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
 /// Request ids for requests that come without one: this process's random prefix and a counter

@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use tills_domain::{Email, Role, ScaleFormat, ScaleKind, StoreId, name_key, new_id};
-use tills_storage::{
-    NamedInput, NamedKind, NewAudit, NewStore, NewUser, Pack, ProductDraft, StockChange, StockReason, Store,
-};
+use tills_domain::{Email, Role, ScaleFormat, ScaleKind, StockReason, StoreId, name_key, new_id};
+use tills_storage::{NamedInput, NamedKind, NewAudit, NewStore, NewUser, Pack, ProductDraft, StockChange, Store};
 
 use crate::auth::password;
 

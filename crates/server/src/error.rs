@@ -1,10 +1,60 @@
-//! One error type for the HTTP layer: every failure maps to the status and code of API.md.
+//! One error type for the HTTP layer: every failure maps to the status and code of API.md, and
+//! answers the one error body ([`ErrorBody`]) the OpenAPI document describes.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use tills_domain::Conflict;
 use tills_storage::{StorageError, UniqueKey};
+use utoipa::ToSchema;
+
+use crate::services::ServiceError;
+
+/// Every error answer: `{"error": {"code": "snake_case", "message": "human sentence", "field": "name"?}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// A sentence for people; its wording may change.
+    pub message: String,
+    /// With `invalid_input`: the input that failed (`name`, `lines[2].productId`, `limit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub field: Option<String>,
+}
+
+/// The error codes of API.md, by status: 400 `malformed_json`, `invalid_input`,
+/// `insufficient_payment`; 401 `unauthorized`; 403 `forbidden`; 404 `not_found`; 405
+/// `method_not_allowed`; 409 `barcode_taken`, `name_taken`, `phone_taken`, `email_taken`,
+/// `in_use`, `idempotency_mismatch`, `conflict`; 413 `payload_too_large`; 429
+/// `too_many_requests`; 503 `unavailable`; 500 `internal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MalformedJson,
+    InvalidInput,
+    InsufficientPayment,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    BarcodeTaken,
+    NameTaken,
+    PhoneTaken,
+    EmailTaken,
+    InUse,
+    IdempotencyMismatch,
+    Conflict,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unavailable,
+    Internal,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -20,8 +70,10 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("not found")]
     NotFound,
+    #[error("this path does not take this method")]
+    MethodNotAllowed,
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     #[error("the request body is larger than 1 MiB")]
     PayloadTooLarge,
     #[error("too many attempts; try again later")]
@@ -40,7 +92,7 @@ impl ApiError {
         ApiError::InvalidInput { field: Some(field.into()), message: message.to_string() }
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Conflict { code, message: message.into() }
     }
 
@@ -52,6 +104,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -60,19 +113,20 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::MalformedJson(_) => "malformed_json",
-            ApiError::InvalidInput { .. } => "invalid_input",
-            ApiError::InsufficientPayment(_) => "insufficient_payment",
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::NotFound => "not_found",
-            ApiError::Conflict { code, .. } => code,
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::TooManyRequests { .. } => "too_many_requests",
-            ApiError::Unavailable => "unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::MalformedJson(_) => ErrorCode::MalformedJson,
+            ApiError::InvalidInput { .. } => ErrorCode::InvalidInput,
+            ApiError::InsufficientPayment(_) => ErrorCode::InsufficientPayment,
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            ApiError::Conflict { code, .. } => *code,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::TooManyRequests { .. } => ErrorCode::TooManyRequests,
+            ApiError::Unavailable => ErrorCode::Unavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 }
@@ -82,41 +136,32 @@ impl From<StorageError> for ApiError {
         match err {
             StorageError::NotFound => ApiError::NotFound,
             StorageError::Unique(key) => match key {
-                UniqueKey::Email => ApiError::conflict("email_taken", "this email is already used in this store"),
-                UniqueKey::Name => ApiError::conflict("name_taken", "this name is already used in this store"),
+                UniqueKey::Email => {
+                    ApiError::conflict(ErrorCode::EmailTaken, "this email is already used in this store")
+                }
+                UniqueKey::Name => ApiError::conflict(ErrorCode::NameTaken, "this name is already used in this store"),
                 UniqueKey::Barcode => {
-                    ApiError::conflict("barcode_taken", "this barcode already names a product in this store")
+                    ApiError::conflict(ErrorCode::BarcodeTaken, "this barcode already names a product in this store")
                 }
                 UniqueKey::Phone => {
-                    ApiError::conflict("phone_taken", "this phone number is already used in this store")
+                    ApiError::conflict(ErrorCode::PhoneTaken, "this phone number is already used in this store")
                 }
-                UniqueKey::StoreId => ApiError::conflict("conflict", "a store with this id exists"),
-                UniqueKey::ClientRef => ApiError::conflict("idempotency_mismatch", "this clientRef is taken"),
+                UniqueKey::StoreId => ApiError::conflict(ErrorCode::Conflict, "a store with this id exists"),
+                UniqueKey::ClientRef => ApiError::conflict(ErrorCode::IdempotencyMismatch, "this clientRef is taken"),
                 UniqueKey::InvoiceNumber | UniqueKey::Other => {
-                    ApiError::conflict("conflict", "the record conflicts with another")
+                    ApiError::conflict(ErrorCode::Conflict, "the record conflicts with another")
                 }
             },
-            StorageError::BarcodeTaken(code) => {
-                ApiError::conflict("barcode_taken", format!("barcode {code} already names a product in this store"))
-            }
+            StorageError::BarcodeTaken(code) => ApiError::conflict(
+                ErrorCode::BarcodeTaken,
+                format!("barcode {code} already names a product in this store"),
+            ),
             StorageError::Invalid { field, message } => ApiError::InvalidInput { field: Some(field), message },
             StorageError::InvalidReference => ApiError::InvalidInput {
                 field: None,
                 message: "a referenced record does not exist in this store".into(),
             },
-            StorageError::Conflict("last_admin") => {
-                ApiError::conflict("conflict", "the store must keep at least one active admin")
-            }
-            StorageError::Conflict("already_voided") => ApiError::conflict("conflict", "this sale is already voided"),
-            StorageError::Conflict("has_refunds") => {
-                ApiError::conflict("conflict", "a sale with refunds cannot be voided; refund the rest instead")
-            }
-            StorageError::Conflict("voided") => ApiError::conflict("conflict", "this sale is voided"),
-            StorageError::Conflict("client_ref_of_refund" | "client_ref_taken") => {
-                ApiError::conflict("idempotency_mismatch", "this clientRef was used for another request")
-            }
-            StorageError::Conflict("in_use") => ApiError::conflict("in_use", "it is still in use by a product"),
-            StorageError::Conflict(what) => ApiError::conflict("conflict", what),
+            StorageError::Conflict(c) => conflict(c),
             StorageError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 ApiError::Unavailable
@@ -126,6 +171,38 @@ impl From<StorageError> for ApiError {
                 ApiError::Internal(format!("row-level security refused a write: {cause}"))
             }
             StorageError::Corrupt(cause) | StorageError::Other(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+/// A write refused by what exists: its `409` code and sentence.
+fn conflict(c: Conflict) -> ApiError {
+    let (code, message) = match c {
+        Conflict::LastAdmin => (ErrorCode::Conflict, "the store must keep at least one active admin"),
+        Conflict::AlreadyVoided => (ErrorCode::Conflict, "this sale is already voided"),
+        Conflict::HasRefunds => (ErrorCode::Conflict, "a sale with refunds cannot be voided; refund the rest instead"),
+        Conflict::Voided => (ErrorCode::Conflict, "this sale is voided"),
+        Conflict::ClientRefOfRefund | Conflict::ClientRefTaken => {
+            (ErrorCode::IdempotencyMismatch, "this clientRef was used for another request")
+        }
+        Conflict::InUse => (ErrorCode::InUse, "it is still in use by a product"),
+    };
+    ApiError::conflict(code, message)
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Invalid { field, message } => ApiError::InvalidInput { field: Some(field), message },
+            ServiceError::Forbidden(why) => ApiError::Forbidden(why),
+            ServiceError::NotFound => ApiError::NotFound,
+            e @ ServiceError::InsufficientPayment { .. } => ApiError::InsufficientPayment(e.to_string()),
+            e @ ServiceError::IdempotencyMismatch(_) => {
+                ApiError::conflict(ErrorCode::IdempotencyMismatch, e.to_string())
+            }
+            e @ ServiceError::BarcodeTwice { .. } => ApiError::conflict(ErrorCode::BarcodeTaken, e.to_string()),
+            ServiceError::Conflict(c) => conflict(c),
+            ServiceError::Storage(e) => ApiError::from(e),
         }
     }
 }
@@ -140,10 +217,11 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut body = json!({"error": {"code": self.code(), "message": message}});
-        if let ApiError::InvalidInput { field: Some(field), .. } = &self {
-            body["error"]["field"] = json!(field);
-        }
+        let field = match &self {
+            ApiError::InvalidInput { field, .. } => field.clone(),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code(), message, field } };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::TooManyRequests { retry_after_secs } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string())

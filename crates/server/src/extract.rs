@@ -109,3 +109,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 pub fn parse_id(raw: &str) -> Result<tills_domain::Id, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound)
 }
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}

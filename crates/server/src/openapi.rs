@@ -16,6 +16,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
+pub use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
+
 /// The name of the bearer security scheme.
 pub const BEARER: &str = "bearerAuth";
 
@@ -156,51 +158,6 @@ error_responses! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Errors.
-
-/// Every error answer: `{"error": {"code": "snake_case", "message": "human sentence", "field": "name"?}}`.
-#[derive(ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(ToSchema)]
-pub struct ErrorDetail {
-    pub code: ErrorCode,
-    /// A sentence for people; its wording may change.
-    pub message: String,
-    /// With `invalid_input`: the input that failed (`name`, `lines[2].productId`, `limit`).
-    #[schema(nullable = false)]
-    pub field: Option<String>,
-}
-
-/// The error codes of API.md, by status: 400 `malformed_json`, `invalid_input`,
-/// `insufficient_payment`; 401 `unauthorized`; 403 `forbidden`; 404 `not_found`; 409
-/// `barcode_taken`, `name_taken`, `phone_taken`, `email_taken`, `in_use`, `idempotency_mismatch`,
-/// `conflict`; 413 `payload_too_large`; 429 `too_many_requests`; 503 `unavailable`; 500 `internal`.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum ErrorCode {
-    MalformedJson,
-    InvalidInput,
-    InsufficientPayment,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    BarcodeTaken,
-    NameTaken,
-    PhoneTaken,
-    EmailTaken,
-    InUse,
-    IdempotencyMismatch,
-    Conflict,
-    PayloadTooLarge,
-    TooManyRequests,
-    Unavailable,
-    Internal,
-}
-
-// ---------------------------------------------------------------------------------------------
 // Stand-ins for the domain types (`tills_domain`), named by `#[schema(value_type = ...)]`.
 
 /// Implements `ToSchema` for a stand-in whose schema is built by hand.
@@ -323,13 +280,6 @@ pub enum Embedded {
     Price { price: Money },
 }
 
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-pub enum ProductStatus {
-    Active,
-    Inactive,
-}
-
 /// The order of `GET /products`: by name (the default) or newest first.
 #[derive(ToSchema)]
 pub enum ProductSort {
@@ -345,35 +295,6 @@ pub enum ProductSort {
 pub enum StoreStatus {
     Active,
     Suspended,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum SaleStatus {
-    Completed,
-    Voided,
-    PartiallyRefunded,
-    Refunded,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-pub enum PaymentMethod {
-    Cash,
-    Card,
-    Mobile,
-    Voucher,
-}
-
-/// Why stock was adjusted by hand.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-pub enum StockReason {
-    Damaged,
-    Received,
-    Stocktake,
-    Correction,
-    Other,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use tills_domain::Conflict;
+
 /// Which uniqueness rule a write broke. Each maps to one `409` code of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UniqueKey {
@@ -30,7 +32,7 @@ pub enum StorageError {
     #[error("a referenced record does not exist in this store")]
     InvalidReference,
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(Conflict),
     /// The database cannot be reached (down, restarting, pool exhausted): retry later.
     #[error("database unavailable: {0}")]
     Unavailable(String),

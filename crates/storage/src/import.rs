@@ -12,11 +12,11 @@
 //! lists `store_id` first, bound to the batch's store.
 
 use async_trait::async_trait;
-use chrono::SecondsFormat;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use tills_domain::{Id, StoreId};
 
 use crate::backend::{PgStore, SqliteStore, for_each_backend};
+use crate::json_rows::{json, ser_id, ser_opt_id, ser_opt_ts, ser_ts};
 use crate::platform::NewStore;
 use crate::products::ProductDraft;
 use crate::{Result, StorageError, Timestamp};
@@ -268,33 +268,6 @@ pub trait ImportRepo {
     async fn raise_invoice_counter(&self, store: &StoreId, at_least: i64) -> Result<i64>;
     /// What the store holds of imported data, for `--verify`.
     async fn imported_totals(&self, store: &StoreId) -> Result<ImportedTotals>;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The JSON rows the database unpacks. Ids are 32 hex digits (PostgreSQL's uuid input takes them,
-// SQLite's unhex() turns them into the 16-byte BLOBs sqlx writes); timestamps are RFC 3339 as
-// sqlx writes them to SQLite (so text comparisons hold), which PostgreSQL parses as well.
-
-pub(crate) fn ser_id<S: Serializer>(id: &Id, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.collect_str(&id.simple())
-}
-
-pub(crate) fn ser_opt_id<S: Serializer>(id: &Option<Id>, s: S) -> std::result::Result<S::Ok, S::Error> {
-    match id {
-        Some(id) => s.collect_str(&id.simple()),
-        None => s.serialize_none(),
-    }
-}
-
-fn ser_ts<S: Serializer>(t: &Timestamp, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
-}
-
-fn ser_opt_ts<S: Serializer>(t: &Option<Timestamp>, s: S) -> std::result::Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => ser_ts(t, s),
-        None => s.serialize_none(),
-    }
 }
 
 #[derive(Serialize)]
@@ -577,10 +550,6 @@ fn product_rows<'a>(rows: &'a [ImportProduct]) -> Result<ProductRows<'a>> {
         }
     }
     Ok(out)
-}
-
-pub(crate) fn json<T: Serialize>(rows: &[T]) -> Result<String> {
-    serde_json::to_string(rows).map_err(StorageError::corrupt)
 }
 
 /// The statements of one backend.

@@ -15,6 +15,7 @@ mod customers;
 mod direct;
 mod error;
 mod import;
+mod json_rows;
 mod named;
 mod platform;
 mod products;
@@ -36,7 +37,7 @@ pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};
 pub use products::{
     BarcodeMatch, MissingRefs, Pack, ProductAfter, ProductDraft, ProductFilter, ProductRecord, ProductRepo,
-    ProductSort, StockChange, StockMovement, StockReason, catalog_queries,
+    ProductSort, StockChange, StockMovement, catalog_queries,
 };
 pub use sales::{
     DayActivity, DaySale, ExportRow, Idempotent, NewPayment, NewSale, NewSaleLine, PaymentFilter, PaymentRecord,

@@ -1,7 +1,7 @@
 //! Categories, brands and units: named records, unique per store ignoring case.
 
 use async_trait::async_trait;
-use tills_domain::{Id, StoreId};
+use tills_domain::{Conflict, Id, StoreId};
 
 use crate::backend::for_each_backend;
 use crate::{Result, StorageError, Timestamp};
@@ -62,7 +62,7 @@ pub trait NamedRepo {
         limit: i64,
     ) -> Result<Vec<NamedRecord>>;
     async fn update_named(&self, store: &StoreId, kind: NamedKind, id: Id, input: &NamedInput) -> Result<NamedRecord>;
-    /// `Conflict("in_use")` while a live product (or, for a category, a child) uses it.
+    /// `Conflict(InUse)` while a live product (or, for a category, a child) uses it.
     async fn delete_named(&self, store: &StoreId, kind: NamedKind, id: Id) -> Result<()>;
 }
 
@@ -226,13 +226,13 @@ macro_rules! impl_named_repo {
                 }
                 let used: i64 = sqlx::query_scalar(sql.usage).bind(store.as_str()).bind(id).fetch_one(&mut *tx).await?;
                 if used > 0 {
-                    return Err(StorageError::Conflict("in_use"));
+                    return Err(StorageError::Conflict(Conflict::InUse));
                 }
                 sqlx::query(sql.release).bind(store.as_str()).bind(id).execute(&mut *tx).await?;
                 sqlx::query(sql.delete).bind(store.as_str()).bind(id).execute(&mut *tx).await.map_err(|e| {
                     match StorageError::from(e) {
                         // Something else still points at it (a sale line's pack, a movement).
-                        StorageError::InvalidReference => StorageError::Conflict("in_use"),
+                        StorageError::InvalidReference => StorageError::Conflict(Conflict::InUse),
                         other => other,
                     }
                 })?;

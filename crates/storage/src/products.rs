@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tills_domain::{Id, StoreId};
+use tills_domain::{Id, StockReason, StoreId};
 
 use crate::backend::for_each_backend;
 use crate::{Result, StorageError, Timestamp};
@@ -76,40 +76,6 @@ pub struct ProductDraft {
     pub show_in_quick_products: bool,
 }
 
-/// Why stock changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StockReason {
-    Sale,
-    Void,
-    Refund,
-    Damaged,
-    Received,
-    Stocktake,
-    Correction,
-    Other,
-    Import,
-}
-
-impl StockReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StockReason::Sale => "sale",
-            StockReason::Void => "void",
-            StockReason::Refund => "refund",
-            StockReason::Damaged => "damaged",
-            StockReason::Received => "received",
-            StockReason::Stocktake => "stocktake",
-            StockReason::Correction => "correction",
-            StockReason::Other => "other",
-            StockReason::Import => "import",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
-    }
-}
-
 /// A stock change to record with a product write.
 #[derive(Debug, Clone)]
 pub struct StockChange {
@@ -131,7 +97,7 @@ pub struct StockMovement {
     pub id: Id,
     pub product_id: Id,
     pub delta_milli: i64,
-    pub reason: String,
+    pub reason: StockReason,
     pub note: Option<String>,
     pub sale_id: Option<Id>,
     pub refund_id: Option<Id>,
@@ -298,7 +264,8 @@ struct MovementRow {
     id: Id,
     product_id: Id,
     delta_milli: i64,
-    reason: String,
+    #[sqlx(try_from = "String")]
+    reason: StockReason,
     note: Option<String>,
     sale_id: Option<Id>,
     refund_id: Option<Id>,

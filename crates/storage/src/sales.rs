@@ -12,12 +12,12 @@ use async_trait::async_trait;
 use chrono::SubsecRound;
 use serde::Serialize;
 use tills_domain::pricing::refund_amount;
-use tills_domain::{Id, StoreId};
+use tills_domain::{Conflict, Id, PaymentMethod, SaleStatus, StockReason, StoreId};
 
 use crate::audit::{NewAudit, insert_audit};
 use crate::backend::{PgStore, SqliteStore, for_each_backend};
-use crate::import::{json, ser_id, ser_opt_id};
-use crate::products::{StockChange, StockReason, insert_movement};
+use crate::json_rows::{json, ser_id, ser_opt_id};
+use crate::products::{StockChange, insert_movement};
 use crate::{Result, StorageError, Timestamp};
 
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub struct NewSaleLine {
 #[derive(Debug, Clone)]
 pub struct NewPayment {
     pub id: Id,
-    pub method: String,
+    pub method: PaymentMethod,
     pub amount: i64,
     pub reference: Option<String>,
 }
@@ -101,7 +101,8 @@ pub struct PaymentRecord {
     pub sale_id: Id,
     #[serde(skip)]
     pub refund_id: Option<Id>,
-    pub method: String,
+    #[sqlx(try_from = "String")]
+    pub method: PaymentMethod,
     pub amount: i64,
     pub reference: Option<String>,
     #[serde(skip)]
@@ -135,7 +136,8 @@ pub struct RefundRecord {
 pub struct SaleHeader {
     pub id: Id,
     pub invoice_number: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SaleStatus,
     pub client_ref: Option<String>,
     pub customer_id: Option<Id>,
     pub cashier_id: Option<Id>,
@@ -189,7 +191,7 @@ pub struct RefundRequest {
 pub struct SaleFilter {
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
-    pub status: Option<String>,
+    pub status: Option<SaleStatus>,
     pub customer_id: Option<Id>,
     /// Keyset for newest-first order: (sold_at, id).
     pub before: Option<(Timestamp, Id)>,
@@ -199,7 +201,7 @@ pub struct SaleFilter {
 #[derive(Debug, Clone, Default)]
 pub struct PaymentFilter {
     pub sale_id: Option<Id>,
-    pub method: Option<String>,
+    pub method: Option<PaymentMethod>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub before: Option<(Timestamp, Id)>,
@@ -211,7 +213,8 @@ pub struct PaymentFilter {
 pub struct ExportRow {
     pub sale_id: Id,
     pub invoice_number: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SaleStatus,
     pub sold_at: Timestamp,
     pub offline: bool,
     pub position: i32,
@@ -232,9 +235,9 @@ pub struct ExportRow {
 pub struct DayActivity {
     pub sales: Vec<DaySale>,
     /// (method, amount) taken for the day's sales that are not voided.
-    pub payments: Vec<(String, i64)>,
+    pub payments: Vec<(PaymentMethod, i64)>,
     /// (refund total, its payouts) of refunds made within the day.
-    pub refunds: Vec<(i64, Vec<(String, i64)>)>,
+    pub refunds: Vec<(i64, Vec<(PaymentMethod, i64)>)>,
     /// Lines of the day's offline sales sold at another price than the catalog's.
     pub offline_price_differences: i64,
 }
@@ -243,12 +246,18 @@ pub struct DayActivity {
 pub struct DaySale {
     pub invoice_number: String,
     pub invoice_seq: Option<i64>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SaleStatus,
     pub subtotal: i64,
     pub discount_total: i64,
     pub tax_total: i64,
     pub total: i64,
     pub change: i64,
+}
+
+/// A payment method read from the database.
+fn method(text: String) -> Result<PaymentMethod> {
+    text.parse().map_err(|e: tills_domain::InvalidValue| StorageError::Corrupt(format!("payments.method: {e}")))
 }
 
 #[async_trait]
@@ -260,7 +269,7 @@ pub trait SaleRepo {
     async fn get_sale_by_invoice(&self, store: &StoreId, invoice: &str) -> Result<Option<SaleRecord>>;
     /// Newest first.
     async fn list_sales(&self, store: &StoreId, filter: &SaleFilter) -> Result<Vec<SaleHeader>>;
-    /// `Conflict("already_voided")`, `Conflict("has_refunds")`; stock comes back.
+    /// `Conflict(AlreadyVoided)`, `Conflict(HasRefunds)`; stock comes back.
     async fn void_sale(&self, store: &StoreId, id: Id, by: Option<Id>, audit: NewAudit) -> Result<SaleRecord>;
     /// Checks the request against the sale and its earlier refunds, inside the transaction.
     async fn create_refund(
@@ -445,7 +454,7 @@ fn written_sale(sale: &NewSale, sold_at: Timestamp, now: Timestamp) -> SaleRecor
             id: p.id,
             sale_id: sale.id,
             refund_id: None,
-            method: p.method.clone(),
+            method: p.method,
             amount: p.amount,
             reference: p.reference.clone(),
             created_at: now,
@@ -457,7 +466,7 @@ fn written_sale(sale: &NewSale, sold_at: Timestamp, now: Timestamp) -> SaleRecor
         header: SaleHeader {
             id: sale.id,
             invoice_number: String::new(),
-            status: "completed".to_owned(),
+            status: SaleStatus::Completed,
             client_ref: sale.client_ref.as_ref().map(|c| c.0.clone()),
             customer_id: sale.customer_id,
             cashier_id: sale.cashier_id,
@@ -715,7 +724,7 @@ macro_rules! impl_sale_repo {
                         let same_request = sale.client_ref.is_some_and(|c| c.1 == hash);
                         match found {
                             Some(existing) => Ok(Idempotent::Replayed { existing, same_request }),
-                            None => Err(StorageError::Conflict("client_ref_of_refund")),
+                            None => Err(StorageError::Conflict(Conflict::ClientRefOfRefund)),
                         }
                     }
                 }
@@ -749,7 +758,7 @@ macro_rules! impl_sale_repo {
                     .bind(store.as_str())
                     .bind(f.from)
                     .bind(f.to)
-                    .bind(f.status.as_deref())
+                    .bind(f.status.map(SaleStatus::as_str))
                     .bind(f.customer_id)
                     .bind(f.before.map(|b| b.0))
                     .bind(f.before.map(|b| b.1))
@@ -769,8 +778,10 @@ macro_rules! impl_sale_repo {
                     let sale = Self::load_sale(&mut tx, store, id).await?;
                     return Err(match sale {
                         None => StorageError::NotFound,
-                        Some(s) if s.header.status == "voided" => StorageError::Conflict("already_voided"),
-                        Some(_) => StorageError::Conflict("has_refunds"),
+                        Some(s) if s.header.status == SaleStatus::Voided => {
+                            StorageError::Conflict(Conflict::AlreadyVoided)
+                        }
+                        Some(_) => StorageError::Conflict(Conflict::HasRefunds),
                     });
                 }
                 let sale = Self::load_sale(&mut tx, store, id).await?.ok_or(StorageError::NotFound)?;
@@ -810,12 +821,12 @@ macro_rules! impl_sale_repo {
                         ("refund", Some(sale), Some(refund)) => {
                             Ok(Idempotent::Replayed { existing: (sale, refund), same_request: hash == cr.1 })
                         }
-                        _ => Err(StorageError::Conflict("client_ref_taken")),
+                        _ => Err(StorageError::Conflict(Conflict::ClientRefTaken)),
                     };
                 }
                 let sale = Self::load_sale(&mut tx, store, sale_id).await?.ok_or(StorageError::NotFound)?;
-                if sale.header.status == "voided" {
-                    return Err(StorageError::Conflict("voided"));
+                if sale.header.status == SaleStatus::Voided {
+                    return Err(StorageError::Conflict(Conflict::Voided));
                 }
                 let mut seen = std::collections::HashSet::new();
                 let mut planned = Vec::with_capacity(r.lines.len());
@@ -892,7 +903,7 @@ macro_rules! impl_sale_repo {
                         .bind(p.id)
                         .bind(sale_id)
                         .bind(Some(r.id))
-                        .bind(&p.method)
+                        .bind(p.method.as_str())
                         .bind(p.amount)
                         .bind(p.reference.as_deref())
                         .bind(now)
@@ -910,8 +921,13 @@ macro_rules! impl_sale_repo {
                     let now_qty: i64 = planned.iter().filter(|p| p.0.id == l.id).map(|p| p.1).sum();
                     earlier + now_qty >= l.quantity_milli
                 });
-                let status = if fully { "refunded" } else { "partially_refunded" };
-                sqlx::query(SET_SALE_STATUS).bind(store.as_str()).bind(sale_id).bind(status).execute(&mut *tx).await?;
+                let status = if fully { SaleStatus::Refunded } else { SaleStatus::PartiallyRefunded };
+                sqlx::query(SET_SALE_STATUS)
+                    .bind(store.as_str())
+                    .bind(sale_id)
+                    .bind(status.as_str())
+                    .execute(&mut *tx)
+                    .await?;
                 insert_audit!(tx, store, &r.audit)?;
                 let sale = Self::load_sale(&mut tx, store, sale_id).await?.ok_or(StorageError::NotFound)?;
                 tx.commit().await?;
@@ -924,7 +940,7 @@ macro_rules! impl_sale_repo {
                 let rows: Vec<PaymentRecord> = sqlx::query_as(LIST_PAYMENTS)
                     .bind(store.as_str())
                     .bind(f.sale_id)
-                    .bind(f.method.as_deref())
+                    .bind(f.method.map(PaymentMethod::as_str))
                     .bind(f.from)
                     .bind(f.to)
                     .bind(f.before.map(|b| b.0))
@@ -965,6 +981,7 @@ macro_rules! impl_sale_repo {
                     sqlx::query_as(DAY_SALES).bind(store.as_str()).bind(from).bind(to).fetch_all(&mut *tx).await?;
                 let payments: Vec<(String, i64)> =
                     sqlx::query_as(DAY_PAYMENTS).bind(store.as_str()).bind(from).bind(to).fetch_all(&mut *tx).await?;
+                let payments = payments.into_iter().map(|(m, a)| Ok((method(m)?, a))).collect::<Result<Vec<_>>>()?;
                 let refund_rows: Vec<RefundRow> =
                     sqlx::query_as(DAY_REFUNDS).bind(store.as_str()).bind(from).bind(to).fetch_all(&mut *tx).await?;
                 let refund_payments: Vec<(Id, String, i64)> = sqlx::query_as(DAY_REFUND_PAYMENTS)
@@ -983,9 +1000,10 @@ macro_rules! impl_sale_repo {
                 let refunds = refund_rows
                     .into_iter()
                     .map(|r| {
-                        (r.total, refund_payments.iter().filter(|p| p.0 == r.id).map(|p| (p.1.clone(), p.2)).collect())
+                        let payouts = refund_payments.iter().filter(|p| p.0 == r.id);
+                        Ok((r.total, payouts.map(|p| Ok((method(p.1.clone())?, p.2))).collect::<Result<_>>()?))
                     })
-                    .collect();
+                    .collect::<Result<_>>()?;
                 Ok(DayActivity { sales, payments, refunds, offline_price_differences: diffs })
             }
         }

@@ -1,7 +1,7 @@
 //! A store's user accounts.
 
 use async_trait::async_trait;
-use tills_domain::{Email, Id, Role, StoreId};
+use tills_domain::{Conflict, Email, Id, Role, StoreId};
 
 use crate::audit::{NewAudit, insert_audit};
 use crate::backend::for_each_backend;
@@ -45,7 +45,7 @@ pub trait UserRepo {
     async fn find_user_by_email(&self, store: &StoreId, email: &Email) -> Result<Option<UserRecord>>;
     /// Users ordered by email then id, after `after`.
     async fn list_users(&self, store: &StoreId, after: Option<(&str, Id)>, limit: i64) -> Result<Vec<UserRecord>>;
-    /// Applies `changes`. Refuses (`Conflict("last_admin")`) a change that would leave the store
+    /// Applies `changes`. Refuses (`Conflict(LastAdmin)`) a change that would leave the store
     /// without an active admin; the check and the write are one transaction.
     async fn update_user(
         &self,
@@ -191,7 +191,7 @@ macro_rules! impl_user_repo {
                 let admins: i64 =
                     sqlx::query_scalar(COUNT_ACTIVE_ADMINS).bind(store.as_str()).fetch_one(&mut *tx).await?;
                 if admins == 0 {
-                    return Err(StorageError::Conflict("last_admin"));
+                    return Err(StorageError::Conflict(Conflict::LastAdmin));
                 }
                 if let Some(audit) = &audit {
                     insert_audit!(tx, store, audit)?;
@@ -217,7 +217,7 @@ macro_rules! impl_user_repo {
                 let admins: i64 =
                     sqlx::query_scalar(COUNT_ACTIVE_ADMINS).bind(store.as_str()).fetch_one(&mut *tx).await?;
                 if admins == 0 {
-                    return Err(StorageError::Conflict("last_admin"));
+                    return Err(StorageError::Conflict(Conflict::LastAdmin));
                 }
                 insert_audit!(tx, store, &audit)?;
                 tx.commit().await?;

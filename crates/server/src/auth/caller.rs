@@ -5,13 +5,16 @@
 //! be active (`403` when suspended), and the user must still exist, be active and hold the
 //! token's role (`401` otherwise); both are read through [`crate::state::AccessCache`].
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use tills_domain::{Id, Role, StoreId};
-use tills_storage::StoreStatus;
+use tills_storage::{StoreRecord, StoreStatus};
 
 use crate::error::ApiError;
+use crate::services::Actor;
 use crate::state::AppState;
 
 /// A signed-in user of one store (or a platform admin acting there with a support token).
@@ -22,9 +25,22 @@ pub struct StoreCaller {
     pub role: Role,
     /// The platform admin behind a support token.
     pub support_by: Option<Id>,
+    /// The store's record as the access check read it (settings included; cached like its
+    /// status, for at most `state::ACCESS_TTL`), so a handler need not look it up again.
+    pub settings: Arc<StoreRecord>,
 }
 
 impl StoreCaller {
+    /// The caller as the services see it.
+    pub fn as_actor(&self) -> Actor<'_> {
+        Actor { store: &self.store, user_id: self.user_id, role: self.role, support_by: self.support_by }
+    }
+
+    /// The store's timezone, for local days in `from`/`to`/`date` (UTC if the setting is unusable).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        crate::time::parse_timezone(&self.settings.timezone).unwrap_or(chrono_tz::UTC)
+    }
+
     pub fn require_manager(&self) -> Result<(), ApiError> {
         if self.role.is_manager_or_above() {
             Ok(())
@@ -104,7 +120,13 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<AnyCaller, ApiError>
                     _ => return Err(ApiError::Unauthorized("this account is no longer active")),
                 },
             }
-            Ok(AnyCaller::Store(StoreCaller { store, user_id: claims.sub, role, support_by: claims.support_by }))
+            Ok(AnyCaller::Store(StoreCaller {
+                store,
+                user_id: claims.sub,
+                role,
+                support_by: claims.support_by,
+                settings: record,
+            }))
         }
     }
 }

@@ -9,9 +9,9 @@ use tills_storage::{CustomerFilter, CustomerInput, CustomerRecord};
 
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::double_option;
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
-use crate::http::store::double_option;
 use crate::openapi::{BadBody, ErrorBody, ManagerOnly, NotFound, StoreRead};
 use crate::state::AppState;
 

@@ -54,7 +54,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customers::get, customers::patch, customers::delete))
         .routes(routes!(sales::list, sales::create))
         .routes(routes!(sales::quote))
-        .routes(routes!(sales::export_csv))
+        .routes(routes!(sales::export::export_csv))
         .routes(routes!(sales::by_invoice))
         .routes(routes!(sales::get))
         .routes(routes!(sales::void))

@@ -13,9 +13,9 @@ use tills_storage::{NamedInput, NamedKind, NamedRecord};
 
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::double_option;
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::http::pagination::{self, Page};
-use crate::http::store::double_option;
 use crate::state::AppState;
 
 /// Which resource a route serves.

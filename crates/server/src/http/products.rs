@@ -8,19 +8,19 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tills_domain::{Embedded, Id, Quantity, name_key, new_id};
+use tills_domain::{
+    AdjustReason, Barcode, Embedded, Id, Money, ProductStatus, Quantity, StockReason, TaxRate, name_key,
+};
 use tills_storage::{
-    BarcodeMatch, NewAudit, Pack, ProductAfter, ProductFilter, ProductRecord, ProductSort, StockChange, StockMovement,
-    StockReason,
+    BarcodeMatch, NewAudit, Pack, ProductAfter, ProductFilter, ProductRecord, ProductSort, StockMovement,
 };
 
 use crate::auth::StoreCaller;
-use crate::cache::ProductCache;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, parse_id};
+use crate::extract::{ApiJson, ApiQuery, double_option, parse_id};
 use crate::http::pagination::{self, Page};
 use crate::openapi::{AdminOnly, BadBody, BadPage, ErrorBody, ManagerOnly, NotFound, StoreRead, TooLarge};
-use crate::services::catalog::{self, ProductBody};
+use crate::services::catalog::{self, NewPack, ProductChanges};
 use crate::services::{scan, search};
 use crate::state::AppState;
 
@@ -51,11 +51,99 @@ pub struct ProductView {
     /// May be negative (a sale is never refused for stock).
     #[schema(value_type = crate::openapi::Quantity)]
     pub stock: Quantity,
-    #[schema(value_type = crate::openapi::ProductStatus)]
-    pub status: &'static str,
+    pub status: ProductStatus,
     pub show_in_quick_products: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The body of `POST /products` and `PATCH /products/{id}`: in a PATCH every field is optional,
+/// and `null` clears an optional one.
+///
+/// On create `name` and `price` are required. A barcode (the product's own, an alternate or a
+/// unit's) names one product in a store: a second use is `409 barcode_taken`.
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductBody {
+    #[schema(examples("Cola 330ml"))]
+    pub name: Option<String>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<crate::openapi::Barcode>)]
+    pub barcode: Option<Option<Barcode>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub sku: Option<Option<String>>,
+    #[schema(value_type = Option<crate::openapi::Money>)]
+    pub price: Option<Money>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<crate::openapi::Money>)]
+    pub cost: Option<Option<Money>>,
+    /// Default 0.
+    #[schema(value_type = Option<crate::openapi::TaxRate>)]
+    pub tax_rate: Option<TaxRate>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub category_id: Option<Option<Id>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub brand_id: Option<Option<Id>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub unit_id: Option<Option<Id>>,
+    /// Packs of the product (replaces the list); at most one per unit.
+    pub units: Option<Vec<PackBody>>,
+    /// Other codes printed on the same item (replaces the list).
+    #[schema(value_type = Option<Vec<crate::openapi::Barcode>>)]
+    pub alternate_barcodes: Option<Vec<Barcode>>,
+    /// On create the opening stock; in a PATCH a stocktake (the difference is recorded).
+    #[schema(value_type = Option<crate::openapi::Quantity>)]
+    pub stock: Option<Quantity>,
+    /// Default `active`.
+    pub status: Option<ProductStatus>,
+    /// Default false.
+    pub show_in_quick_products: Option<bool>,
+}
+
+/// A pack: `factor` base units sold under its own barcode; without `price` it costs the
+/// product's price × factor.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PackBody {
+    #[schema(value_type = uuid::Uuid)]
+    pub unit_id: Id,
+    #[schema(value_type = Option<crate::openapi::Barcode>)]
+    pub barcode: Option<Barcode>,
+    /// How many base units the pack holds: a whole number ≥ 1.
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub factor: i64,
+    #[schema(value_type = Option<crate::openapi::Money>)]
+    pub price: Option<Money>,
+}
+
+impl From<ProductBody> for ProductChanges {
+    fn from(b: ProductBody) -> Self {
+        ProductChanges {
+            name: b.name,
+            barcode: b.barcode,
+            sku: b.sku,
+            price: b.price,
+            cost: b.cost,
+            tax_rate: b.tax_rate,
+            category_id: b.category_id,
+            brand_id: b.brand_id,
+            unit_id: b.unit_id,
+            units: b.units.map(|packs| {
+                packs
+                    .into_iter()
+                    .map(|p| NewPack { unit_id: p.unit_id, barcode: p.barcode, factor: p.factor, price: p.price })
+                    .collect()
+            }),
+            alternate_barcodes: b.alternate_barcodes,
+            stock: b.stock,
+            active: b.status.map(|s| s == ProductStatus::Active),
+            show_in_quick_products: b.show_in_quick_products,
+        }
+    }
 }
 
 /// A pack: `price` is what it sells for (its own, or the product's price × factor);
@@ -98,7 +186,7 @@ impl From<&ProductRecord> for ProductView {
             units: p.units.iter().map(|u| pack_view(p.price, u)).collect(),
             alternate_barcodes: p.alternate_barcodes.clone(),
             stock: Quantity::from_milli(p.stock_milli).unwrap_or_default(),
-            status: if p.active { "active" } else { "inactive" },
+            status: if p.active { ProductStatus::Active } else { ProductStatus::Inactive },
             show_in_quick_products: p.show_in_quick_products,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -124,18 +212,9 @@ impl From<&ProductRecord> for ProductView {
 pub async fn create(
     State(state): State<AppState>,
     caller: StoreCaller,
-    ApiJson(mut body): ApiJson<ProductBody>,
+    ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<(StatusCode, Json<ProductView>)> {
-    caller.require_manager()?;
-    let stock = catalog::stock_of(body.stock.take()).unwrap_or(0);
-    let draft = catalog::draft(&state, &caller.store, None, body).await?;
-    let change = StockChange {
-        note: Some("opening stock".into()),
-        ..StockChange::new(StockReason::Stocktake, Some(caller.user_id))
-    };
-    let product = state.store.create_product(&caller.store, new_id(), &draft, stock, Some(change)).await?;
-    // New barcodes may be cached as unknown.
-    state.cache.invalidate_product(&caller.store, &ProductCache::touched(None, Some(&product))).await;
+    let product = catalog::create_product(&*state.store, &state.cache, caller.as_actor(), body.into()).await?;
     Ok((StatusCode::CREATED, Json(ProductView::from(&product))))
 }
 
@@ -186,25 +265,11 @@ pub async fn patch(
     State(state): State<AppState>,
     caller: StoreCaller,
     Path(id): Path<String>,
-    ApiJson(mut body): ApiJson<ProductBody>,
+    ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<Json<ProductView>> {
-    caller.require_manager()?;
     let id = parse_id(&id)?;
-    let current = state.store.get_product(&caller.store, id).await?.ok_or(ApiError::NotFound)?;
-    let stocktake = catalog::stock_of(body.stock.take());
-    let price_before = current.price;
-    let draft = catalog::draft(&state, &caller.store, Some(&current), body).await?;
-    let change = StockChange::new(StockReason::Stocktake, Some(caller.user_id));
-    let (before, after) = state.store.update_product(&caller.store, id, &draft, stocktake.map(|s| (s, change))).await?;
-    state.cache.invalidate_product(&caller.store, &ProductCache::touched(Some(&before), Some(&after))).await;
-    if after.price != price_before || stocktake.is_some() {
-        let audit = NewAudit::new(if stocktake.is_some() { "stock.stocktake" } else { "product.price" })
-            .by(caller.actor(), None)
-            .target(id)
-            .detail(json!({"priceBefore": price_before, "price": after.price, "stock": Quantity::from_milli(after.stock_milli).ok()}));
-        state.store.append_audit(&caller.store, audit).await?;
-    }
-    Ok(Json(ProductView::from(&after)))
+    let product = catalog::update_product(&*state.store, &state.cache, caller.as_actor(), id, body.into()).await?;
+    Ok(Json(ProductView::from(&product)))
 }
 
 /// Delete a product (manager, admin)
@@ -228,9 +293,7 @@ pub async fn delete(
     caller: StoreCaller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_manager()?;
-    let before = state.store.delete_product(&caller.store, parse_id(&id)?).await?;
-    state.cache.invalidate_product(&caller.store, &ProductCache::touched(Some(&before), None)).await;
+    catalog::delete_product(&*state.store, &state.cache, caller.as_actor(), parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -238,9 +301,7 @@ pub async fn delete(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `active` or `inactive`.
-    #[param(value_type = Option<crate::openapi::ProductStatus>)]
-    status: Option<String>,
+    status: Option<ProductStatus>,
     #[param(value_type = Option<uuid::Uuid>)]
     category_id: Option<Id>,
     #[param(value_type = Option<uuid::Uuid>)]
@@ -278,12 +339,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<ProductView>>> {
     let limit = pagination::limit(q.limit)?;
-    let active = match q.status.as_deref() {
-        None | Some("") => None,
-        Some("active") => Some(true),
-        Some("inactive") => Some(false),
-        Some(_) => return Err(ApiError::invalid("status", "status is active or inactive")),
-    };
+    let active = q.status.map(|s| s == ProductStatus::Active);
     let sort = match q.sort.as_deref() {
         None | Some("") | Some("name") => ProductSort::Name,
         Some("-createdAt") => ProductSort::NewestFirst,
@@ -295,7 +351,7 @@ pub async fn list(
     }
     let fingerprint = pagination::fingerprint(&[
         "products",
-        q.status.as_deref().unwrap_or(""),
+        q.status.map_or("", ProductStatus::as_str),
         &q.category_id.map(|c| c.to_string()).unwrap_or_default(),
         &q.brand_id.map(|c| c.to_string()).unwrap_or_default(),
         if q.quick == Some(true) { "quick" } else { "" },
@@ -382,8 +438,7 @@ pub async fn invalidate_cache(State(state): State<AppState>, caller: StoreCaller
     )
 )]
 pub async fn scan(State(state): State<AppState>, caller: StoreCaller, Path(code): Path<String>) -> ApiResult<Response> {
-    let settings = state.access.store(&state.store, &caller.store).await?.ok_or(ApiError::NotFound)?;
-    let scanned = scan::scan(&state, &caller.store, &settings, &code).await?;
+    let scanned = scan::scan(&state.cache, &caller.store, &caller.settings, &code).await?;
     let Some(embedded) = scanned.embedded else {
         // The hot path: the answer depends on the cache entry alone, so it is rendered once.
         let body = scanned.found.scan_body(|found| render(&scan_view(found, None)));
@@ -415,8 +470,7 @@ pub struct StockBody {
     /// The change, not 0 (`-3`).
     #[schema(value_type = crate::openapi::Quantity)]
     delta: Quantity,
-    #[schema(value_type = crate::openapi::StockReason)]
-    reason: String,
+    reason: AdjustReason,
     /// At most 500 characters.
     note: Option<String>,
 }
@@ -442,33 +496,10 @@ pub async fn adjust_stock(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StockBody>,
 ) -> ApiResult<Json<ProductView>> {
-    caller.require_manager()?;
     let id = parse_id(&id)?;
-    let reason = match StockReason::parse(&body.reason) {
-        Some(
-            r @ (StockReason::Damaged
-            | StockReason::Received
-            | StockReason::Stocktake
-            | StockReason::Correction
-            | StockReason::Other),
-        ) => r,
-        _ => return Err(ApiError::invalid("reason", "reason is damaged, received, stocktake, correction or other")),
-    };
-    if body.delta.milli() == 0 {
-        return Err(ApiError::invalid("delta", "delta must not be 0"));
-    }
-    let note = body.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-        return Err(ApiError::invalid("note", "at most 500 characters"));
-    }
-    let change = StockChange { note: note.clone(), ..StockChange::new(reason, Some(caller.user_id)) };
-    let product = state.store.adjust_stock(&caller.store, id, body.delta.milli(), change).await?;
-    state.cache.invalidate_product(&caller.store, &ProductCache::touched(None, Some(&product))).await;
-    let audit = NewAudit::new("stock.adjust")
-        .by(caller.actor(), None)
-        .target(id)
-        .detail(json!({"delta": body.delta, "reason": reason, "note": note}));
-    state.store.append_audit(&caller.store, audit).await?;
+    let product =
+        catalog::adjust_stock(&*state.store, &state.cache, caller.as_actor(), id, body.delta, body.reason, body.note)
+            .await?;
     Ok(Json(ProductView::from(&product)))
 }
 
@@ -483,7 +514,7 @@ pub struct MovementView {
     #[schema(value_type = crate::openapi::Quantity)]
     delta: Quantity,
     /// A stock reason, or what else moved it (a sale, a void, a refund, an import).
-    reason: String,
+    reason: StockReason,
     note: Option<String>,
     #[schema(value_type = Option<uuid::Uuid>)]
     sale_id: Option<Id>,

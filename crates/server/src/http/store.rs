@@ -8,7 +8,7 @@ use tills_storage::{NewAudit, StoreRecord};
 
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, JsonBytes};
+use crate::extract::{ApiJson, JsonBytes, double_option};
 use crate::openapi::{AdminOnly, Authenticated, BadBody, ErrorBody};
 use crate::state::AppState;
 use crate::time::parse_timezone;
@@ -101,14 +101,6 @@ pub struct StorePatch {
     /// Replaces the list (at most 20 formats, no prefix a prefix of another).
     #[schema(value_type = Option<Vec<crate::openapi::ScaleFormat>>)]
     scale_barcodes: Option<Vec<ScaleFormat>>,
-}
-
-/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-pub mod double_option {
-    use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(d).map(Some)
-    }
 }
 
 /// Change the store's settings (admin)

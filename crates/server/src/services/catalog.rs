@@ -1,117 +1,166 @@
-//! Products: turning a request body into a valid [`ProductDraft`], given what exists.
+//! The catalog's writes: a product created, changed or deleted, and stock adjusted by hand. Each
+//! checks what a product may be given what exists, writes, and then drops the barcodes it
+//! touched from the product cache on every instance.
 
 use std::collections::HashSet;
 
-use serde::Deserialize;
-use tills_domain::{Barcode, Id, Money, Name, Quantity, TaxRate};
-use tills_storage::{Pack, ProductDraft, ProductRecord, StoreId};
+use serde_json::json;
+use tills_domain::{AdjustReason, Barcode, Id, Money, Name, Quantity, StockReason, TaxRate, new_id};
+use tills_storage::{NewAudit, Pack, ProductDraft, ProductRecord, StockChange, Store};
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::store::double_option;
-use crate::state::AppState;
+use crate::cache::ProductCache;
+use crate::services::{Actor, ServiceError, ServiceResult};
 
-/// The body of `POST /products` and `PATCH /products/{id}`: in a PATCH every field is optional,
-/// and `null` clears an optional one.
-///
-/// On create `name` and `price` are required. A barcode (the product's own, an alternate or a
-/// unit's) names one product in a store: a second use is `409 barcode_taken`.
-#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ProductBody {
-    #[schema(examples("Cola 330ml"))]
+/// What a create or a change asks for. In a change every field is optional (`None` keeps the
+/// current value) and `Some(None)` clears an optional one; a create needs `name` and `price`.
+#[derive(Debug, Clone, Default)]
+pub struct ProductChanges {
     pub name: Option<String>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<crate::openapi::Barcode>)]
     pub barcode: Option<Option<Barcode>>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
     pub sku: Option<Option<String>>,
-    #[schema(value_type = Option<crate::openapi::Money>)]
     pub price: Option<Money>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<crate::openapi::Money>)]
     pub cost: Option<Option<Money>>,
-    /// Default 0.
-    #[schema(value_type = Option<crate::openapi::TaxRate>)]
     pub tax_rate: Option<TaxRate>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<uuid::Uuid>)]
     pub category_id: Option<Option<Id>>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<uuid::Uuid>)]
     pub brand_id: Option<Option<Id>>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<uuid::Uuid>)]
     pub unit_id: Option<Option<Id>>,
-    /// Packs of the product (replaces the list); at most one per unit.
-    pub units: Option<Vec<PackBody>>,
-    /// Other codes printed on the same item (replaces the list).
-    #[schema(value_type = Option<Vec<crate::openapi::Barcode>>)]
+    /// Replaces the packs.
+    pub units: Option<Vec<NewPack>>,
+    /// Replaces the alternate barcodes.
     pub alternate_barcodes: Option<Vec<Barcode>>,
-    /// On create the opening stock; in a PATCH a stocktake (the difference is recorded).
-    #[schema(value_type = Option<crate::openapi::Quantity>)]
+    /// On create the opening stock; in a change a stocktake (the difference is recorded).
     pub stock: Option<Quantity>,
-    /// Default `active`.
-    #[schema(value_type = Option<crate::openapi::ProductStatus>)]
-    pub status: Option<String>,
-    /// Default false.
+    pub active: Option<bool>,
     pub show_in_quick_products: Option<bool>,
 }
 
-/// A pack: `factor` base units sold under its own barcode; without `price` it costs the
+/// A pack as asked for: `factor` base units under its own barcode, at its own price or the
 /// product's price × factor.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PackBody {
-    #[schema(value_type = uuid::Uuid)]
+#[derive(Debug, Clone)]
+pub struct NewPack {
     pub unit_id: Id,
-    #[schema(value_type = Option<crate::openapi::Barcode>)]
     pub barcode: Option<Barcode>,
-    /// How many base units the pack holds: a whole number ≥ 1.
-    #[schema(minimum = 1, maximum = 1_000_000)]
     pub factor: i64,
-    #[schema(value_type = Option<crate::openapi::Money>)]
     pub price: Option<Money>,
 }
 
-/// Builds the product a create (no `current`) or a PATCH asks for, and checks that every id it
-/// references belongs to the caller's store.
-pub async fn draft(
-    state: &AppState,
-    store: &StoreId,
-    current: Option<&ProductRecord>,
-    body: ProductBody,
-) -> ApiResult<ProductDraft> {
-    let name = match (&body.name, current) {
-        (Some(n), _) => Name::parse(n).map_err(|e| ApiError::invalid("name", e))?,
-        (None, Some(c)) => Name::parse(&c.name).map_err(|e| ApiError::invalid("name", e))?,
-        (None, None) => return Err(ApiError::invalid("name", "name is required")),
+/// Creates a product (manager, admin), with its opening stock.
+pub async fn create_product(
+    db: &dyn Store,
+    cache: &ProductCache,
+    actor: Actor<'_>,
+    mut changes: ProductChanges,
+) -> ServiceResult<ProductRecord> {
+    actor.require_manager()?;
+    let stock = changes.stock.take().map(Quantity::milli).unwrap_or(0);
+    let draft = draft(db, actor, None, changes).await?;
+    let change = StockChange {
+        note: Some("opening stock".into()),
+        ..StockChange::new(StockReason::Stocktake, Some(actor.user_id))
     };
-    let price = match (body.price, current) {
+    let product = db.create_product(actor.store, new_id(), &draft, stock, Some(change)).await?;
+    // New barcodes may be cached as unknown.
+    cache.invalidate_product(actor.store, &ProductCache::touched(None, Some(&product))).await;
+    Ok(product)
+}
+
+/// Changes a product (manager, admin): any field, barcodes included; a `stock` is a stocktake.
+/// A new price or a stocktake is audited.
+pub async fn update_product(
+    db: &dyn Store,
+    cache: &ProductCache,
+    actor: Actor<'_>,
+    id: Id,
+    mut changes: ProductChanges,
+) -> ServiceResult<ProductRecord> {
+    actor.require_manager()?;
+    let current = db.get_product(actor.store, id).await?.ok_or(ServiceError::NotFound)?;
+    let stocktake = changes.stock.take().map(Quantity::milli);
+    let price_before = current.price;
+    let draft = draft(db, actor, Some(&current), changes).await?;
+    let change = StockChange::new(StockReason::Stocktake, Some(actor.user_id));
+    let (before, after) = db.update_product(actor.store, id, &draft, stocktake.map(|s| (s, change))).await?;
+    cache.invalidate_product(actor.store, &ProductCache::touched(Some(&before), Some(&after))).await;
+    if after.price != price_before || stocktake.is_some() {
+        let audit = NewAudit::new(if stocktake.is_some() { "stock.stocktake" } else { "product.price" })
+            .by(actor.audit_id(), None)
+            .target(id)
+            .detail(json!({"priceBefore": price_before, "price": after.price, "stock": Quantity::from_milli(after.stock_milli).ok()}));
+        db.append_audit(actor.store, audit).await?;
+    }
+    Ok(after)
+}
+
+/// Deletes a product (manager, admin): gone from reads, lists and scans, its barcodes free again;
+/// past sales keep their lines.
+pub async fn delete_product(db: &dyn Store, cache: &ProductCache, actor: Actor<'_>, id: Id) -> ServiceResult<()> {
+    actor.require_manager()?;
+    let before = db.delete_product(actor.store, id).await?;
+    cache.invalidate_product(actor.store, &ProductCache::touched(Some(&before), None)).await;
+    Ok(())
+}
+
+/// Adjusts a product's stock by hand (manager, admin), with the reason and an optional note,
+/// audited.
+pub async fn adjust_stock(
+    db: &dyn Store,
+    cache: &ProductCache,
+    actor: Actor<'_>,
+    id: Id,
+    delta: Quantity,
+    reason: AdjustReason,
+    note: Option<String>,
+) -> ServiceResult<ProductRecord> {
+    actor.require_manager()?;
+    if delta.milli() == 0 {
+        return Err(ServiceError::invalid("delta", "delta must not be 0"));
+    }
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ServiceError::invalid("note", "at most 500 characters"));
+    }
+    let change = StockChange { note: note.clone(), ..StockChange::new(reason.into(), Some(actor.user_id)) };
+    let product = db.adjust_stock(actor.store, id, delta.milli(), change).await?;
+    cache.invalidate_product(actor.store, &ProductCache::touched(None, Some(&product))).await;
+    let audit = NewAudit::new("stock.adjust")
+        .by(actor.audit_id(), None)
+        .target(id)
+        .detail(json!({"delta": delta, "reason": reason, "note": note}));
+    db.append_audit(actor.store, audit).await?;
+    Ok(product)
+}
+
+/// Builds the product a create (no `current`) or a change asks for, and checks that every id it
+/// references belongs to the actor's store.
+async fn draft(
+    db: &dyn Store,
+    actor: Actor<'_>,
+    current: Option<&ProductRecord>,
+    changes: ProductChanges,
+) -> ServiceResult<ProductDraft> {
+    let name = match (&changes.name, current) {
+        (Some(n), _) => Name::parse(n).map_err(|e| ServiceError::invalid("name", e))?,
+        (None, Some(c)) => Name::parse(&c.name).map_err(|e| ServiceError::invalid("name", e))?,
+        (None, None) => return Err(ServiceError::invalid("name", "name is required")),
+    };
+    let price = match (changes.price, current) {
         (Some(p), _) => p.minor(),
         (None, Some(c)) => c.price,
-        (None, None) => return Err(ApiError::invalid("price", "price is required (in minor units: 150 for 1.50)")),
+        (None, None) => {
+            return Err(ServiceError::invalid("price", "price is required (in minor units: 150 for 1.50)"));
+        }
     };
-    let sku = pick(body.sku, current.map(|c| c.sku.clone())).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let sku = pick(changes.sku, current.map(|c| c.sku.clone())).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     if sku.as_ref().is_some_and(|s| s.chars().count() > 64 || s.chars().any(char::is_control)) {
-        return Err(ApiError::invalid("sku", "a sku is at most 64 characters"));
+        return Err(ServiceError::invalid("sku", "a sku is at most 64 characters"));
     }
-    let status = match (&body.status, current) {
-        (Some(s), _) => match s.as_str() {
-            "active" => true,
-            "inactive" => false,
-            _ => return Err(ApiError::invalid("status", "status is active or inactive")),
-        },
-        (None, Some(c)) => c.active,
-        (None, None) => true,
-    };
-    let units: Vec<Pack> = match body.units {
+    let units: Vec<Pack> = match changes.units {
         Some(packs) => packs
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
                 if p.factor < 1 || p.factor > 1_000_000 {
-                    return Err(ApiError::invalid(format!("units[{i}].factor"), "factor is a whole number from 1"));
+                    return Err(ServiceError::invalid(format!("units[{i}].factor"), "factor is a whole number from 1"));
                 }
                 Ok(Pack {
                     unit_id: p.unit_id,
@@ -120,13 +169,13 @@ pub async fn draft(
                     price: p.price.map(Money::minor),
                 })
             })
-            .collect::<ApiResult<_>>()?,
+            .collect::<ServiceResult<_>>()?,
         None => current.map(|c| c.units.clone()).unwrap_or_default(),
     };
     let mut seen_units = HashSet::new();
     for (i, p) in units.iter().enumerate() {
         if !seen_units.insert(p.unit_id) {
-            return Err(ApiError::invalid(format!("units[{i}].unitId"), "a product has at most one pack per unit"));
+            return Err(ServiceError::invalid(format!("units[{i}].unitId"), "a product has at most one pack per unit"));
         }
     }
     let draft = ProductDraft {
@@ -134,38 +183,38 @@ pub async fn draft(
         name: name.into_string(),
         sku,
         price,
-        cost: pick(body.cost, current.map(|c| c.cost.and_then(|v| Money::new(v).ok()))).map(Money::minor),
-        tax_rate: body.tax_rate.map(|t| t.basis_points() as i32).or(current.map(|c| c.tax_rate)).unwrap_or(0),
-        category_id: pick(body.category_id, current.map(|c| c.category_id)),
-        brand_id: pick(body.brand_id, current.map(|c| c.brand_id)),
-        unit_id: pick(body.unit_id, current.map(|c| c.unit_id)),
-        barcode: pick(body.barcode.map(|b| b.map(|b| b.as_str().to_owned())), current.map(|c| c.barcode.clone())),
-        alternate_barcodes: match body.alternate_barcodes {
+        cost: pick(changes.cost, current.map(|c| c.cost.and_then(|v| Money::new(v).ok()))).map(Money::minor),
+        tax_rate: changes.tax_rate.map(|t| t.basis_points() as i32).or(current.map(|c| c.tax_rate)).unwrap_or(0),
+        category_id: pick(changes.category_id, current.map(|c| c.category_id)),
+        brand_id: pick(changes.brand_id, current.map(|c| c.brand_id)),
+        unit_id: pick(changes.unit_id, current.map(|c| c.unit_id)),
+        barcode: pick(changes.barcode.map(|b| b.map(|b| b.as_str().to_owned())), current.map(|c| c.barcode.clone())),
+        alternate_barcodes: match changes.alternate_barcodes {
             Some(codes) => codes.into_iter().map(|b| b.as_str().to_owned()).collect(),
             None => current.map(|c| c.alternate_barcodes.clone()).unwrap_or_default(),
         },
         units,
-        active: status,
-        show_in_quick_products: body
+        active: changes.active.or(current.map(|c| c.active)).unwrap_or(true),
+        show_in_quick_products: changes
             .show_in_quick_products
             .or(current.map(|c| c.show_in_quick_products))
             .unwrap_or(false),
     };
     check_barcodes_distinct(&draft)?;
-    check_refs(state, store, &draft).await?;
+    check_refs(db, actor, &draft).await?;
     Ok(draft)
 }
 
-/// A PATCH field: absent keeps the current value, `null` clears it.
-fn pick<T>(patch: Option<Option<T>>, current: Option<Option<T>>) -> Option<T> {
-    match patch {
+/// A change's field: absent keeps the current value, `Some(None)` clears it.
+fn pick<T>(change: Option<Option<T>>, current: Option<Option<T>>) -> Option<T> {
+    match change {
         Some(v) => v,
         None => current.flatten(),
     }
 }
 
 /// One barcode may appear once among the product's own, its alternates and its packs'.
-fn check_barcodes_distinct(d: &ProductDraft) -> ApiResult<()> {
+fn check_barcodes_distinct(d: &ProductDraft) -> ServiceResult<()> {
     let mut seen = HashSet::new();
     let fields = d
         .barcode
@@ -180,36 +229,27 @@ fn check_barcodes_distinct(d: &ProductDraft) -> ApiResult<()> {
         );
     for (field, code) in fields {
         if !seen.insert(code.clone()) {
-            return Err(ApiError::Conflict {
-                code: "barcode_taken",
-                message: format!("barcode {code} is used twice in this product ({field})"),
-            });
+            return Err(ServiceError::BarcodeTwice { code: code.clone(), field });
         }
     }
     Ok(())
 }
 
-async fn check_refs(state: &AppState, store: &StoreId, d: &ProductDraft) -> ApiResult<()> {
+async fn check_refs(db: &dyn Store, actor: Actor<'_>, d: &ProductDraft) -> ServiceResult<()> {
     let mut unit_ids: Vec<Id> = d.units.iter().map(|u| u.unit_id).collect();
     unit_ids.extend(d.unit_id);
-    let missing = state.store.missing_refs(store, d.category_id, d.brand_id, &unit_ids).await?;
+    let missing = db.missing_refs(actor.store, d.category_id, d.brand_id, &unit_ids).await?;
     if missing.category {
-        return Err(ApiError::invalid("categoryId", "no such category in this store"));
+        return Err(ServiceError::invalid("categoryId", "no such category in this store"));
     }
     if missing.brand {
-        return Err(ApiError::invalid("brandId", "no such brand in this store"));
+        return Err(ServiceError::invalid("brandId", "no such brand in this store"));
     }
-    if let Some(u) = d.unit_id.filter(|u| missing.units.contains(u)) {
-        let _ = u;
-        return Err(ApiError::invalid("unitId", "no such unit in this store"));
+    if d.unit_id.is_some_and(|u| missing.units.contains(&u)) {
+        return Err(ServiceError::invalid("unitId", "no such unit in this store"));
     }
     if let Some(i) = d.units.iter().position(|p| missing.units.contains(&p.unit_id)) {
-        return Err(ApiError::invalid(format!("units[{i}].unitId"), "no such unit in this store"));
+        return Err(ServiceError::invalid(format!("units[{i}].unitId"), "no such unit in this store"));
     }
     Ok(())
-}
-
-/// The stock a body sets: on create the opening stock, in a PATCH a stocktake.
-pub fn stock_of(body_stock: Option<Quantity>) -> Option<i64> {
-    body_stock.map(Quantity::milli)
 }

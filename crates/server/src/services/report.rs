@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
+use tills_domain::{PaymentMethod, SaleStatus};
 use tills_storage::DayActivity;
 
 /// API.md's report. Voided sales count only under `voids`; refunds count on the day they were
@@ -38,20 +39,20 @@ pub struct Voids {
 }
 
 pub fn daily(date: NaiveDate, a: &DayActivity) -> DailyReport {
-    let live: Vec<_> = a.sales.iter().filter(|s| s.status != "voided").collect();
-    let mut by_method: BTreeMap<String, i64> =
-        ["cash", "card", "mobile", "voucher"].iter().map(|m| ((*m).to_owned(), 0)).collect();
+    let live: Vec<_> = a.sales.iter().filter(|s| s.status != SaleStatus::Voided).collect();
+    let mut by_method: BTreeMap<String, i64> = PaymentMethod::ALL.iter().map(|m| (m.as_str().to_owned(), 0)).collect();
     for (method, amount) in &a.payments {
-        *by_method.entry(method.clone()).or_default() += amount;
+        *by_method.entry(method.as_str().to_owned()).or_default() += amount;
     }
-    *by_method.entry("cash".into()).or_default() -= live.iter().map(|s| s.change).sum::<i64>();
+    *by_method.entry(PaymentMethod::Cash.as_str().to_owned()).or_default() -=
+        live.iter().map(|s| s.change).sum::<i64>();
     for (_, payouts) in &a.refunds {
         for (method, amount) in payouts {
-            *by_method.entry(method.clone()).or_default() -= amount;
+            *by_method.entry(method.as_str().to_owned()).or_default() -= amount;
         }
     }
     let refunds: i64 = a.refunds.iter().map(|r| r.0).sum();
-    let voided: Vec<_> = a.sales.iter().filter(|s| s.status == "voided").collect();
+    let voided: Vec<_> = a.sales.iter().filter(|s| s.status == SaleStatus::Voided).collect();
     let mut numbered: Vec<_> = a.sales.iter().collect();
     numbered.sort_by(|x, y| (x.invoice_seq, &x.invoice_number).cmp(&(y.invoice_seq, &y.invoice_number)));
     DailyReport {

@@ -3,10 +3,8 @@
 use tills_domain::{Embedded, decode_scale_label};
 use tills_storage::{StoreId, StoreRecord};
 
-use crate::cache::CachedMatch;
-
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::cache::{CachedMatch, ProductCache};
+use crate::services::{ServiceError, ServiceResult};
 
 /// What a scan found.
 #[derive(Debug, Clone)]
@@ -20,12 +18,12 @@ pub struct Scanned {
 ///
 /// Both lookups go through the product cache; a scale label is cached by its item code, so every
 /// label of one weighed product shares one entry.
-pub async fn scan(state: &AppState, store: &StoreId, settings: &StoreRecord, code: &str) -> ApiResult<Scanned> {
-    if let (Some(found), _) = state.cache.get_product_by_barcode(store, code).await? {
+pub async fn scan(cache: &ProductCache, store: &StoreId, settings: &StoreRecord, code: &str) -> ServiceResult<Scanned> {
+    if let (Some(found), _) = cache.get_product_by_barcode(store, code).await? {
         return Ok(Scanned { found, embedded: None });
     }
     let label =
-        decode_scale_label(&settings.scale_barcodes, code, settings.currency_decimals).ok_or(ApiError::NotFound)?;
-    let (found, _) = state.cache.get_product_by_barcode(store, label.item_code.as_str()).await?;
-    Ok(Scanned { found: found.ok_or(ApiError::NotFound)?, embedded: Some(label.embedded) })
+        decode_scale_label(&settings.scale_barcodes, code, settings.currency_decimals).ok_or(ServiceError::NotFound)?;
+    let (found, _) = cache.get_product_by_barcode(store, label.item_code.as_str()).await?;
+    Ok(Scanned { found: found.ok_or(ServiceError::NotFound)?, embedded: Some(label.embedded) })
 }

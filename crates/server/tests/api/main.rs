@@ -9,6 +9,7 @@ mod common;
 mod contract_gaps;
 mod crash;
 mod import;
+mod layers;
 mod openapi;
 mod sales;
 mod search;

@@ -194,6 +194,20 @@ async fn the_document_describes_api_md() {
     }
     assert!(paths["/api/v1/auth/me"]["get"]["security"].is_null(), "/auth/me uses the document's bearer auth");
 
+    // Closed sets carry their wire values.
+    let schemas = &doc["components"]["schemas"];
+    for (name, value) in [
+        ("SaleStatus", "partially_refunded"),
+        ("PaymentMethod", "cash"),
+        ("AdjustReason", "stocktake"),
+        ("StockReason", "import"),
+        ("ProductStatus", "inactive"),
+        ("ErrorCode", "method_not_allowed"),
+    ] {
+        let values = schemas[name]["enum"].as_array().unwrap_or_else(|| panic!("{name}: {}", schemas[name]));
+        assert!(values.contains(&value.into()), "{name} lacks {value}: {values:?}");
+    }
+
     // Field names are camelCase, as serialized.
     let product = &doc["components"]["schemas"]["ProductView"]["properties"];
     for field in ["storeId", "taxRate", "alternateBarcodes", "showInQuickProducts", "createdAt"] {

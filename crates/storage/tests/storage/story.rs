@@ -82,10 +82,10 @@ async fn users(ctx: Ctx) {
         UserChanges { active: Some(false), ..Default::default() },
     ] {
         let r = s.update_user(&a, admin.id, changes, None).await;
-        assert!(matches!(r, Err(StorageError::Conflict("last_admin"))), "{r:?}");
+        assert!(matches!(r, Err(StorageError::Conflict(tills_domain::Conflict::LastAdmin))), "{r:?}");
     }
     let r = s.delete_user(&a, admin.id, NewAudit::new("user.delete")).await;
-    assert!(matches!(r, Err(StorageError::Conflict("last_admin"))), "{r:?}");
+    assert!(matches!(r, Err(StorageError::Conflict(tills_domain::Conflict::LastAdmin))), "{r:?}");
     assert_eq!(s.get_user(&a, admin.id).await.unwrap().unwrap().role, Role::Admin, "refused change left no trace");
 
     // With a second admin, the first may step down.
