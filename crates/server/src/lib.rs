@@ -2,7 +2,8 @@
 //!
 //! A request flows: middleware (request id, metrics, body limit, storeId sanitizing) →
 //! an auth extractor ([`auth::StoreCaller`], the only source of a `StoreId`) → a handler in
-//! [`http`] → storage ([`tills_storage::Store`]). See docs/ARCHITECTURE.md.
+//! [`http`] (parse, call, render) → a use case in [`services`] → the product cache and storage
+//! ([`tills_storage::Store`]). Layers point inward; see docs/ARCHITECTURE.md.
 
 pub mod app;
 pub mod auth;

@@ -123,6 +123,7 @@ macro_rules! impl_audit_repo {
     ($backend:ty, $db:ty) => {
         #[async_trait]
         impl AuditRepo for $backend {
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn append_audit(&self, store: &StoreId, entry: NewAudit) -> Result<()> {
                 let mut tx = self.scoped(store, true).await?;
                 insert_audit!(tx, store, &entry)?;
@@ -130,6 +131,7 @@ macro_rules! impl_audit_repo {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn list_audit(&self, store: &StoreId, f: &AuditFilter) -> Result<Vec<AuditRecord>> {
                 let mut tx = self.scoped(store, false).await?;
                 let rows: Vec<AuditRow> = sqlx::query_as(LIST_AUDIT)

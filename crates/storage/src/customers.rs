@@ -89,6 +89,7 @@ macro_rules! impl_customer_repo {
     ($backend:ty, $db:ty) => {
         #[async_trait]
         impl CustomerRepo for $backend {
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn create_customer(&self, store: &StoreId, id: Id, c: &CustomerInput) -> Result<CustomerRecord> {
                 let mut tx = self.scoped(store, true).await?;
                 sqlx::query(INSERT_CUSTOMER)
@@ -108,6 +109,7 @@ macro_rules! impl_customer_repo {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn get_customer(&self, store: &StoreId, id: Id) -> Result<Option<CustomerRecord>> {
                 let mut tx = self.scoped(store, false).await?;
                 let row: Option<CustomerRow> =
@@ -116,6 +118,7 @@ macro_rules! impl_customer_repo {
                 Ok(row.map(Into::into))
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn update_customer(&self, store: &StoreId, id: Id, c: &CustomerInput) -> Result<CustomerRecord> {
                 let mut tx = self.scoped(store, true).await?;
                 let done = sqlx::query(UPDATE_CUSTOMER)
@@ -138,6 +141,7 @@ macro_rules! impl_customer_repo {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn delete_customer(&self, store: &StoreId, id: Id) -> Result<()> {
                 let mut tx = self.scoped(store, true).await?;
                 let done = sqlx::query(DELETE_CUSTOMER)
@@ -153,6 +157,7 @@ macro_rules! impl_customer_repo {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn list_customers(&self, store: &StoreId, f: &CustomerFilter) -> Result<Vec<CustomerRecord>> {
                 let esc = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                 let mut tx = self.scoped(store, false).await?;

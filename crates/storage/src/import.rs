@@ -765,6 +765,7 @@ macro_rules! impl_import_repo {
     ($backend:ty, $db:ty) => {
         #[async_trait]
         impl ImportRepo for $backend {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn import_store(&self, s: &NewStore) -> Result<bool> {
                 let mut tx = self.scoped(&s.id, true).await?;
                 let created = sqlx::query(INSERT_STORE)
@@ -785,6 +786,7 @@ macro_rules! impl_import_repo {
                 Ok(created)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn import_existing_keys(&self, store: &StoreId) -> Result<ExistingKeys> {
                 let mut tx = self.scoped(store, false).await?;
                 let mut keys = ExistingKeys::default();
@@ -803,6 +805,7 @@ macro_rules! impl_import_repo {
                 Ok(keys)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn import_batch(&self, store: &StoreId, b: &ImportBatch) -> Result<ImportWritten> {
                 let sql = &Self::IMPORT_SQL;
                 let products = product_rows(&b.products)?;
@@ -919,6 +922,7 @@ macro_rules! impl_import_repo {
                 Ok(written)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn raise_invoice_counter(&self, store: &StoreId, at_least: i64) -> Result<i64> {
                 let mut tx = self.scoped(store, true).await?;
                 sqlx::query(INSERT_COUNTER).bind(store.as_str()).execute(&mut *tx).await?;
@@ -931,6 +935,7 @@ macro_rules! impl_import_repo {
                 Ok(n)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn imported_totals(&self, store: &StoreId) -> Result<ImportedTotals> {
                 let mut tx = self.scoped(store, false).await?;
                 let mut t = ImportedTotals::default();

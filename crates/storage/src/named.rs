@@ -138,6 +138,7 @@ macro_rules! impl_named_repo {
     ($backend:ty, $db:ty) => {
         #[async_trait]
         impl NamedRepo for $backend {
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn create_named(
                 &self,
                 store: &StoreId,
@@ -162,6 +163,7 @@ macro_rules! impl_named_repo {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn get_named(&self, store: &StoreId, kind: NamedKind, id: Id) -> Result<Option<NamedRecord>> {
                 let mut tx = self.scoped(store, false).await?;
                 let row: Option<NamedRow> =
@@ -170,6 +172,7 @@ macro_rules! impl_named_repo {
                 Ok(row.map(Into::into))
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn list_named(
                 &self,
                 store: &StoreId,
@@ -189,6 +192,7 @@ macro_rules! impl_named_repo {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn update_named(
                 &self,
                 store: &StoreId,
@@ -216,6 +220,7 @@ macro_rules! impl_named_repo {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn delete_named(&self, store: &StoreId, kind: NamedKind, id: Id) -> Result<()> {
                 let sql = kind.sql();
                 let mut tx = self.scoped(store, true).await?;

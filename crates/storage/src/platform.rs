@@ -170,11 +170,13 @@ macro_rules! impl_platform_repo {
     ($backend:ty, $db:ty) => {
         #[async_trait]
         impl PlatformRepo for $backend {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn ping(&self) -> Result<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn create_store(&self, store: NewStore, owner: NewUser, audit: NewAudit) -> Result<StoreRecord> {
                 let now = tills_domain::now();
                 let mut tx = self.scoped(&store.id, true).await?;
@@ -206,6 +208,7 @@ macro_rules! impl_platform_repo {
                 row.try_into()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn list_stores(&self, after: Option<&StoreId>, limit: i64) -> Result<Vec<StoreRecord>> {
                 let rows: Vec<StoreRow> = sqlx::query_as(LIST_STORES)
                     .bind(after.map(StoreId::as_str))
@@ -215,12 +218,14 @@ macro_rules! impl_platform_repo {
                 rows.into_iter().map(StoreRecord::try_from).collect()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %id))]
             async fn get_store(&self, id: &StoreId) -> Result<Option<StoreRecord>> {
                 let row: Option<StoreRow> =
                     sqlx::query_as(SELECT_STORE).bind(id.as_str()).fetch_optional(&self.pool).await?;
                 row.map(StoreRecord::try_from).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn save_store(&self, s: &StoreRecord, audit: NewAudit) -> Result<StoreRecord> {
                 let scale = serde_json::to_string(&s.scale_barcodes).map_err(StorageError::corrupt)?;
                 let mut tx = self.scoped(&s.id, true).await?;
@@ -247,6 +252,7 @@ macro_rules! impl_platform_repo {
                 row.try_into()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn upsert_platform_admin(&self, email: &Email, name: &str, hash: &str) -> Result<bool> {
                 let now = tills_domain::now();
                 let mut tx = self.global(true).await?;
@@ -272,18 +278,21 @@ macro_rules! impl_platform_repo {
                 Ok(created)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn find_platform_admin(&self, email: &Email) -> Result<Option<PlatformAdminRecord>> {
                 let row: Option<PlatformAdminRow> =
                     sqlx::query_as(SELECT_ADMIN_BY_EMAIL).bind(email.as_str()).fetch_optional(&self.pool).await?;
                 Ok(row.map(Into::into))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn get_platform_admin(&self, id: Id) -> Result<Option<PlatformAdminRecord>> {
                 let row: Option<PlatformAdminRow> =
                     sqlx::query_as(SELECT_ADMIN_BY_ID).bind(id).fetch_optional(&self.pool).await?;
                 Ok(row.map(Into::into))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn set_platform_admin_password(&self, id: Id, hash: &str) -> Result<()> {
                 sqlx::query(SET_ADMIN_PASSWORD)
                     .bind(id)

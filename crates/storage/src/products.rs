@@ -555,6 +555,7 @@ macro_rules! impl_product_repo {
 
         #[async_trait]
         impl ProductRepo for $backend {
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn create_product(
                 &self,
                 store: &StoreId,
@@ -572,6 +573,7 @@ macro_rules! impl_product_repo {
                 row.try_into()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn create_products(
                 &self,
                 store: &StoreId,
@@ -587,6 +589,7 @@ macro_rules! impl_product_repo {
                 Ok(items.len() as u64)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn get_product(&self, store: &StoreId, id: Id) -> Result<Option<ProductRecord>> {
                 let mut tx = self.scoped(store, false).await?;
                 let row: Option<ProductRow> =
@@ -595,6 +598,7 @@ macro_rules! impl_product_repo {
                 row.map(ProductRecord::try_from).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn update_product(
                 &self,
                 store: &StoreId,
@@ -660,6 +664,7 @@ macro_rules! impl_product_repo {
                 Ok((before, after))
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn delete_product(&self, store: &StoreId, id: Id) -> Result<ProductRecord> {
                 let mut tx = self.scoped(store, true).await?;
                 let row: Option<ProductRow> =
@@ -677,6 +682,7 @@ macro_rules! impl_product_repo {
                 Ok(before)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn list_products(&self, store: &StoreId, f: &ProductFilter) -> Result<Vec<ProductRecord>> {
                 let name_pattern = f.q.as_ref().map(|q| format!("%{}%", like_escape(q)));
                 let prefix_pattern = f.q.as_ref().map(|q| format!("{}%", like_escape(q)));
@@ -726,6 +732,7 @@ macro_rules! impl_product_repo {
                 q.into_iter().map(ProductRecord::try_from).collect()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn find_by_barcode(&self, store: &StoreId, barcode: &str) -> Result<Option<BarcodeMatch>> {
                 let Some(row) = self.scan_row(store, barcode).await? else { return Ok(None) };
                 let product = ProductRecord::try_from(row.product)?;
@@ -733,6 +740,7 @@ macro_rules! impl_product_repo {
                 Ok(Some(BarcodeMatch { product, pack }))
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn adjust_stock(
                 &self,
                 store: &StoreId,
@@ -759,6 +767,7 @@ macro_rules! impl_product_repo {
                 row.try_into()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn list_stock_movements(
                 &self,
                 store: &StoreId,
@@ -791,6 +800,7 @@ macro_rules! impl_product_repo {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn missing_refs(
                 &self,
                 store: &StoreId,

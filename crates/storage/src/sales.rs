@@ -697,6 +697,7 @@ macro_rules! impl_sale_repo {
 
         #[async_trait]
         impl SaleRepo for $backend {
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn find_client_ref(&self, store: &StoreId, client_ref: &str) -> Result<Option<(String, String, Id)>> {
                 let mut tx = self.scoped(store, false).await?;
                 let row: Option<(String, String, Id)> = sqlx::query_as(SELECT_CLIENT_REF)
@@ -708,6 +709,7 @@ macro_rules! impl_sale_repo {
                 Ok(row)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn create_sale(&self, store: &StoreId, sale: NewSale) -> Result<Idempotent<SaleRecord>> {
                 let now = tills_domain::now();
                 // The answer is what the transaction writes, as `get_sale` would read it back:
@@ -730,6 +732,7 @@ macro_rules! impl_sale_repo {
                 }
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn get_sale(&self, store: &StoreId, id: Id) -> Result<Option<SaleRecord>> {
                 let mut tx = self.scoped(store, false).await?;
                 let sale = Self::load_sale(&mut tx, store, id).await?;
@@ -737,6 +740,7 @@ macro_rules! impl_sale_repo {
                 Ok(sale)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn get_sale_by_invoice(&self, store: &StoreId, invoice: &str) -> Result<Option<SaleRecord>> {
                 let mut tx = self.scoped(store, false).await?;
                 let id: Option<Id> = sqlx::query_scalar(SALE_BY_INVOICE)
@@ -752,6 +756,7 @@ macro_rules! impl_sale_repo {
                 Ok(sale)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn list_sales(&self, store: &StoreId, f: &SaleFilter) -> Result<Vec<SaleHeader>> {
                 let mut tx = self.scoped(store, false).await?;
                 let rows: Vec<SaleHeader> = sqlx::query_as(LIST_SALES)
@@ -769,6 +774,7 @@ macro_rules! impl_sale_repo {
                 Ok(rows)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn void_sale(&self, store: &StoreId, id: Id, by: Option<Id>, audit: NewAudit) -> Result<SaleRecord> {
                 let now = tills_domain::now();
                 let mut tx = self.scoped(store, true).await?;
@@ -801,6 +807,7 @@ macro_rules! impl_sale_repo {
                 Ok(sale)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn create_refund(
                 &self,
                 store: &StoreId,
@@ -935,6 +942,7 @@ macro_rules! impl_sale_repo {
                 Ok(Idempotent::Created((sale, refund)))
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn list_payments(&self, store: &StoreId, f: &PaymentFilter) -> Result<Vec<PaymentRecord>> {
                 let mut tx = self.scoped(store, false).await?;
                 let rows: Vec<PaymentRecord> = sqlx::query_as(LIST_PAYMENTS)
@@ -952,6 +960,7 @@ macro_rules! impl_sale_repo {
                 Ok(rows)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn export_lines(
                 &self,
                 store: &StoreId,
@@ -975,6 +984,7 @@ macro_rules! impl_sale_repo {
                 Ok(rows)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn day_activity(&self, store: &StoreId, from: Timestamp, to: Timestamp) -> Result<DayActivity> {
                 let mut tx = self.scoped(store, false).await?;
                 let sales: Vec<DaySale> =

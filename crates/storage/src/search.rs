@@ -118,12 +118,14 @@ for_each_backend!(impl_search_catalog);
 
 #[async_trait]
 impl SearchRepo for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
     async fn search_catalog(&self, store: &StoreId) -> Result<SearchCatalog> {
         self.read_search_catalog(store).await
     }
 
     /// One round trip: `tills_search_page` (migration 7) sets the store and reads the version and
     /// the products in one statement.
+    #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
     async fn products_for_search(&self, store: &StoreId, ids: &[Id]) -> Result<(i64, Vec<ProductRecord>)> {
         let mut conn = self.direct.get().await?;
         let rows =
@@ -144,10 +146,12 @@ impl SearchRepo for PgStore {
 
 #[async_trait]
 impl SearchRepo for SqliteStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
     async fn search_catalog(&self, store: &StoreId) -> Result<SearchCatalog> {
         self.read_search_catalog(store).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
     async fn products_for_search(&self, store: &StoreId, ids: &[Id]) -> Result<(i64, Vec<ProductRecord>)> {
         let hex: Vec<String> = ids.iter().map(|id| id.simple().to_string()).collect();
         let ids_json = serde_json::to_string(&hex).map_err(crate::StorageError::corrupt)?;

@@ -109,6 +109,7 @@ macro_rules! impl_user_repo {
     ($backend:ty, $db:ty) => {
         #[async_trait]
         impl UserRepo for $backend {
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn create_user(&self, store: &StoreId, u: NewUser, audit: NewAudit) -> Result<UserRecord> {
                 let mut tx = self.scoped(store, true).await?;
                 sqlx::query(INSERT_USER)
@@ -128,6 +129,7 @@ macro_rules! impl_user_repo {
                 row.try_into()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn get_user(&self, store: &StoreId, id: Id) -> Result<Option<UserRecord>> {
                 let mut tx = self.scoped(store, false).await?;
                 let row: Option<UserRow> =
@@ -136,6 +138,7 @@ macro_rules! impl_user_repo {
                 row.map(UserRecord::try_from).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn find_user_by_email(&self, store: &StoreId, email: &Email) -> Result<Option<UserRecord>> {
                 let mut tx = self.scoped(store, false).await?;
                 let row: Option<UserRow> = sqlx::query_as(SELECT_USER_BY_EMAIL)
@@ -147,6 +150,7 @@ macro_rules! impl_user_repo {
                 row.map(UserRecord::try_from).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn list_users(
                 &self,
                 store: &StoreId,
@@ -165,6 +169,7 @@ macro_rules! impl_user_repo {
                 rows.into_iter().map(UserRecord::try_from).collect()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn update_user(
                 &self,
                 store: &StoreId,
@@ -202,6 +207,7 @@ macro_rules! impl_user_repo {
                 row.try_into()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn delete_user(&self, store: &StoreId, id: Id, audit: NewAudit) -> Result<()> {
                 let mut tx = self.scoped(store, true).await?;
                 sqlx::query(Self::LOCK_STORE_ROW).bind(store.as_str()).execute(&mut *tx).await?;

@@ -4,8 +4,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::common::{collect_pages, ids, login_res};
 use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{collect_pages, ids, login_res};
 
 fn items(page: &Value) -> Vec<Value> {
     page["items"].as_array().expect("items").clone()

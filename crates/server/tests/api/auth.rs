@@ -4,8 +4,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::common::{assert_no_password, call_with_headers, login_body, login_res, payload};
 use crate::helpers::{PASSWORD, Res, TestApp};
+use crate::helpers::{assert_no_password, call_with_headers, login_body, login_res, payload};
 
 async fn store_user_logs_in_and_sees_itself(app: TestApp) {
     let platform = app.platform_token().await;

@@ -6,8 +6,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::common::send_big_body;
 use crate::cross_store::{b_snapshot, two_stores};
+use crate::helpers::send_big_body;
 use crate::helpers::{PASSWORD, TestApp};
 use crate::outage::{Mode, outage};
 

@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::common::{call_with_headers, ids, metric_sum, metrics_text};
 use crate::helpers::{PASSWORD, Res, TestApp};
+use crate::helpers::{call_with_headers, ids, metric_sum, metrics_text};
 
 pub(crate) struct Two {
     pub a_admin: String,
@@ -181,7 +181,7 @@ async fn store_id_in_the_body_is_ignored(app: TestApp) {
         let created = res.expect(201);
         assert_eq!(created["storeId"], "store-a", "{created}");
         app.login(Some("store-a"), email, PASSWORD).await;
-        crate::common::login_res(&app, Some("store-b"), email, PASSWORD).await.expect_error(401, "unauthorized");
+        crate::helpers::login_res(&app, Some("store-b"), email, PASSWORD).await.expect_error(401, "unauthorized");
     }
 
     // Settings: A's change.
@@ -288,7 +288,7 @@ both_backends!(store_id_in_path_or_headers_is_ignored);
 async fn audit_logs_are_per_store(app: TestApp) {
     let t = two_stores(&app).await;
     // A failed login into B with A's admin email.
-    crate::common::login_res(&app, Some("store-b"), "admin@store-a.test", "wrong password!!")
+    crate::helpers::login_res(&app, Some("store-b"), "admin@store-a.test", "wrong password!!")
         .await
         .expect_error(401, "unauthorized");
     let a = app.get("/api/v1/audit?storeId=store-b", &t.a_admin).await.expect(200);

@@ -4,8 +4,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::common::{send_big_body, to_res};
 use crate::helpers::{PASSWORD, Res, TestApp};
+use crate::helpers::{send_big_body, to_res};
 
 #[track_caller]
 fn assert_error_shape(res: &Res) {

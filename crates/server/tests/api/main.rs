@@ -5,7 +5,6 @@ mod helpers;
 
 mod cache;
 mod catalog;
-mod common;
 mod contract_gaps;
 mod crash;
 mod import;

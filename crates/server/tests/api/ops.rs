@@ -3,8 +3,8 @@
 use crate::both_backends;
 use tills_testkit::Backend;
 
-use crate::common::{metric_sum, metrics_text, to_res};
 use crate::helpers::TestApp;
+use crate::helpers::{metric_sum, metrics_text, to_res};
 
 async fn get(app: &TestApp, path: &str) -> crate::helpers::Res {
     to_res(app.client.get(format!("{}{}", app.base, path)).send().await.expect("request")).await

@@ -13,8 +13,8 @@ use tills_testkit::TestDb;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::common::{login_res, to_res, within};
 use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{login_res, to_res, within};
 
 /// How the proxy treats connections.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::common::{PROPAGATION_DEADLINE, another_instance, collect_pages, ids, login_res, payload, within};
 use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PROPAGATION_DEADLINE, another_instance, collect_pages, ids, login_res, payload, within};
 
 fn new_store(id: &str) -> Value {
     json!({"id": id, "name": format!("Store {id}"), "currency": "USD",
@@ -32,7 +32,7 @@ async fn creating_a_store_makes_its_owner_the_admin(app: TestApp) {
     assert_eq!(store["invoicePrefix"], "BM-");
     assert_eq!(store["status"], "active");
     assert_eq!(store["scaleBarcodes"], json!([]));
-    crate::common::assert_no_password(&store);
+    crate::helpers::assert_no_password(&store);
 
     // The owner logs in as the store's admin and is its only user.
     let body = login_res(&app, Some("berlin-mitte_1"), "owner@berlin.test", PASSWORD).await.expect(200);

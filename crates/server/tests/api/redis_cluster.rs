@@ -17,8 +17,8 @@ use crate::cache::{
     config, eventually, login_failures_count_on_every_instance, scan, three_instances_agree,
     two_instances_see_every_write_within_a_second, unique,
 };
-use crate::common::{metric_sum, metrics_text};
 use crate::helpers::TestApp;
+use crate::helpers::{metric_sum, metrics_text};
 
 const MASTERS: usize = 3;
 

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::common::collect_pages;
 use crate::helpers::TestApp;
+use crate::helpers::collect_pages;
 
 struct Shop {
     admin: String,

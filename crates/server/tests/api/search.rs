@@ -7,8 +7,8 @@ use tills_domain::{Id, StoreId};
 use tills_storage::{ProductFilter, ProductSort};
 
 use crate::both_backends;
-use crate::common::{another_instance, collect_pages, ids};
 use crate::helpers::TestApp;
+use crate::helpers::{another_instance, collect_pages, ids};
 
 fn names(v: &Value) -> Vec<String> {
     v["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()

@@ -6,8 +6,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::common::{b64, claims, login_body, now, payload, sign, with_authorization, with_payload};
 use crate::helpers::{SECRET, TestApp};
+use crate::helpers::{b64, claims, login_body, now, payload, sign, with_authorization, with_payload};
 
 /// Routes of each kind: any caller, store callers, platform callers.
 const ROUTES: [&str; 5] =

@@ -4,10 +4,10 @@
 use serde_json::json;
 
 use crate::both_backends;
-use crate::common::{
+use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{
     PROPAGATION_DEADLINE, another_instance, assert_no_password, collect_pages, ids, login_res, within,
 };
-use crate::helpers::{PASSWORD, TestApp};
 
 async fn create_read_update_delete(app: TestApp) {
     let platform = app.platform_token().await;
