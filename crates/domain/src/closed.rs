@@ -145,6 +145,53 @@ closed_set! {
         ClientRefTaken = "client_ref_taken",
         /// A category, brand or unit still used by a product (or a category by a child).
         InUse = "in_use",
+        /// A shift is already open on this terminal.
+        TerminalHasOpenShift = "terminal_has_open_shift",
+        /// The cashier already has an open shift.
+        CashierHasOpenShift = "cashier_has_open_shift",
+        /// The shift is closed: it takes no cash movement and no second close.
+        ShiftClosed = "shift_closed",
+        /// The store requires an open shift to sell, and the cashier has none.
+        ShiftRequired = "shift_required",
+        /// A parked cart another terminal resumed first.
+        CartTaken = "cart_taken",
+        /// The counted cash is over or short beyond the store's tolerance, and nobody who may
+        /// accept that approved.
+        DifferenceNeedsManager = "difference_needs_manager",
+    }
+}
+
+closed_set! {
+    /// What a manager's approval at a cashier's terminal allows, once.
+    pub enum ApprovalAction ("action is sale, void, refund, return or close_shift") {
+        /// A sale with a price override or a discount.
+        Sale = "sale",
+        Void = "void",
+        Refund = "refund",
+        /// A return without a receipt.
+        Return = "return",
+        /// Closing a shift whose count is over or short beyond the store's tolerance.
+        CloseShift = "close_shift",
+    }
+}
+
+closed_set! {
+    /// Where a cash-drawer shift stands.
+    pub enum ShiftStatus ("status is open or closed") {
+        Open = "open",
+        Closed = "closed",
+    }
+}
+
+closed_set! {
+    /// Cash that moved in or out of a drawer without a sale, or the drawer opened for nothing.
+    pub enum CashMovementKind ("kind is pay_in, pay_out or no_sale") {
+        /// Cash put in (change from the safe, say).
+        PayIn = "pay_in",
+        /// Cash taken out (a delivery paid, cash to the safe).
+        PayOut = "pay_out",
+        /// The drawer opened without a sale: no amount.
+        NoSale = "no_sale",
     }
 }
 

@@ -15,7 +15,10 @@ mod store_id;
 mod text;
 
 pub use barcode::{Barcode, Embedded, ScaleFormat, ScaleKind, ScaleMatch, decode_scale_label, is_valid_ean13};
-pub use closed::{AdjustReason, Conflict, PaymentMethod, ProductStatus, SaleStatus, StockReason};
+pub use closed::{
+    AdjustReason, ApprovalAction, CashMovementKind, Conflict, PaymentMethod, ProductStatus, SaleStatus, ShiftStatus,
+    StockReason,
+};
 pub use currency::Currency;
 pub use error::InvalidValue;
 pub use money::{Money, Quantity, TaxRate};

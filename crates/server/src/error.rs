@@ -31,7 +31,7 @@ pub struct ErrorDetail {
 /// The error codes of API.md, by status: 400 `malformed_json`, `invalid_input`,
 /// `insufficient_payment`; 401 `unauthorized`; 403 `forbidden`; 404 `not_found`; 405
 /// `method_not_allowed`; 409 `barcode_taken`, `name_taken`, `phone_taken`, `email_taken`,
-/// `in_use`, `idempotency_mismatch`, `conflict`; 413 `payload_too_large`; 429
+/// `in_use`, `idempotency_mismatch`, `shift_required`, `conflict`; 413 `payload_too_large`; 429
 /// `too_many_requests`; 503 `unavailable`; 500 `internal`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -49,6 +49,7 @@ pub enum ErrorCode {
     EmailTaken,
     InUse,
     IdempotencyMismatch,
+    ShiftRequired,
     Conflict,
     PayloadTooLarge,
     TooManyRequests,
@@ -186,6 +187,16 @@ fn conflict(c: Conflict) -> ApiError {
             (ErrorCode::IdempotencyMismatch, "this clientRef was used for another request")
         }
         Conflict::InUse => (ErrorCode::InUse, "it is still in use by a product"),
+        Conflict::TerminalHasOpenShift => (ErrorCode::Conflict, "a shift is already open on this terminal"),
+        Conflict::CashierHasOpenShift => (ErrorCode::Conflict, "you already have an open shift; close it first"),
+        Conflict::ShiftClosed => (ErrorCode::Conflict, "this shift is closed"),
+        Conflict::CartTaken => (ErrorCode::Conflict, "another terminal resumed this cart first"),
+        Conflict::ShiftRequired => (ErrorCode::ShiftRequired, "this store sells only in an open shift: open one first"),
+        Conflict::DifferenceNeedsManager => {
+            return ApiError::Forbidden(
+                "the count is over or short beyond the store's cash tolerance: a manager must close this shift",
+            );
+        }
     };
     ApiError::conflict(code, message)
 }

@@ -117,3 +117,22 @@ pub mod double_option {
         Option::<T>::deserialize(d).map(Some)
     }
 }
+
+/// The `X-Approval` header: the id of a manager's approval for the one action this request
+/// makes (`POST /api/v1/approvals`). Not a UUID: `400 invalid_input`.
+pub struct ApprovalHeader(pub Option<tills_domain::Id>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApprovalHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get("x-approval") {
+            None => Ok(ApprovalHeader(None)),
+            Some(v) => {
+                v.to_str().ok().and_then(|v| v.trim().parse().ok()).map(|id| ApprovalHeader(Some(id))).ok_or_else(
+                    || ApiError::invalid("X-Approval", "an approval is the id a manager's approval answered"),
+                )
+            }
+        }
+    }
+}

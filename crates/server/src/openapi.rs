@@ -49,6 +49,7 @@ pub const BEARER: &str = "bearerAuth";
         (name = "products", description = "Catalog: products, stock and the barcode scan"),
         (name = "customers", description = "Customers (every role reads and creates; manager and admin change)"),
         (name = "sales", description = "Sales, quotes, voids, refunds, payments and the CSV export"),
+        (name = "shifts", description = "Cash-drawer shifts: float, pay-ins and pay-outs, X and Z reports"),
         (name = "reports", description = "Reports (manager, admin)"),
         (name = "ops", description = "Operations: liveness, readiness, metrics"),
         (name = "meta", description = "This document"),

@@ -23,6 +23,21 @@ pub const APP_ROLE: &str = "tills_app";
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// A fingerprint of the PostgreSQL migrations this build carries (their versions and
+/// checksums): a database migrated by a build with the same fingerprint has the same schema.
+/// The test kit names its template database after it.
+pub fn pg_migrations_fingerprint() -> String {
+    // FNV-1a: stable across runs and toolchains.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for m in PG_MIGRATIONS.iter() {
+        for b in m.version.to_le_bytes().iter().chain(m.checksum.iter()) {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
 /// A pooled connection idle longer than this is pinged before it is handed out; one used more
 /// recently is not (sqlx pings every connection as it returns to the pool, so it was answering
 /// then). sqlx's default pings on every checkout: a round trip to the database, and CPU on both

@@ -9,8 +9,10 @@
 //! Queries are built at run time (`query_as` + `FromRow`) rather than with the compile-time
 //! macros: one SQL text serves both backends, and the build needs no live database.
 
+mod approvals;
 mod audit;
 mod backend;
+mod carts;
 mod customers;
 mod direct;
 mod error;
@@ -19,14 +21,18 @@ mod json_rows;
 mod named;
 mod platform;
 mod products;
+mod returns;
 mod sales;
 mod search;
+mod shifts;
 mod users;
 
 use std::sync::Arc;
 
+pub use approvals::{ApprovalRepo, NewApproval};
 pub use audit::{AuditFilter, AuditRecord, AuditRepo, NewAudit};
-pub use backend::{APP_ROLE, PgStore, PoolConfig, SqliteStore};
+pub use backend::{APP_ROLE, PgStore, PoolConfig, SqliteStore, pg_migrations_fingerprint};
+pub use carts::{CartRepo, NewParkedCart, ParkedCartRecord, Resumed};
 pub use customers::{CustomerFilter, CustomerInput, CustomerRecord, CustomerRepo};
 pub use error::{Result, StorageError, UniqueKey};
 pub use import::{
@@ -43,7 +49,12 @@ pub use sales::{
     DayActivity, DaySale, ExportRow, Idempotent, NewPayment, NewSale, NewSaleLine, PaymentFilter, PaymentRecord,
     RefundLineRecord, RefundRecord, RefundRequest, SaleFilter, SaleHeader, SaleLineRecord, SaleRecord, SaleRepo,
 };
+pub use returns::{NewReturn, NewReturnLine, ReturnLineRecord, ReturnPayout, ReturnRecord, ReturnRepo};
 pub use search::{SearchCatalog, SearchEntry, SearchRepo};
+pub use shifts::{
+    CashMovementRecord, CloseRule, Closing, NewCashMovement, NewShift, ShiftActivity, ShiftClose, ShiftFilter,
+    ShiftRecord, ShiftRepo,
+};
 pub use tills_domain::StoreId;
 pub use users::{NewUser, UserChanges, UserRecord, UserRepo};
 
@@ -57,6 +68,10 @@ pub trait Store:
     + CustomerRepo
     + SaleRepo
     + SearchRepo
+    + ShiftRepo
+    + CartRepo
+    + ApprovalRepo
+    + ReturnRepo
     + ImportRepo
     + Send
     + Sync

@@ -45,6 +45,12 @@ pub struct StoreRecord {
     pub tax_id: Option<String>,
     pub receipt_footer: Option<String>,
     pub scale_barcodes: Vec<ScaleFormat>,
+    /// A sale needs an open shift (`409 shift_required` otherwise).
+    pub require_shift: bool,
+    /// The over/short (minor units) a cashier may close a shift with; beyond it a manager.
+    pub cash_tolerance: i64,
+    /// How long a parked cart waits before it expires.
+    pub parked_cart_hours: i32,
     pub status: StoreStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -104,6 +110,9 @@ struct StoreRow {
     tax_id: Option<String>,
     receipt_footer: Option<String>,
     scale_barcodes: String,
+    require_shift: bool,
+    cash_tolerance: i64,
+    parked_cart_hours: i32,
     status: String,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -124,6 +133,9 @@ impl TryFrom<StoreRow> for StoreRecord {
             tax_id: r.tax_id,
             receipt_footer: r.receipt_footer,
             scale_barcodes: serde_json::from_str(&r.scale_barcodes).map_err(StorageError::corrupt)?,
+            require_shift: r.require_shift,
+            cash_tolerance: r.cash_tolerance,
+            parked_cart_hours: r.parked_cart_hours,
             status: StoreStatus::parse(&r.status).ok_or_else(|| StorageError::corrupt("store status"))?,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -150,13 +162,14 @@ const INSERT_STORE: &str = "INSERT INTO stores (id, name, currency, currency_dec
      VALUES ($1, $2, $3, $4, $5, $6, $7, '[]', 'active', $8, $8)";
 const INSERT_COUNTER: &str = "INSERT INTO invoice_counters (store_id, last_number) VALUES ($1, 0)";
 const SELECT_STORE: &str = "SELECT id, name, currency, currency_decimals, timezone, prices_include_tax, invoice_prefix, \
-     address, tax_id, receipt_footer, scale_barcodes, status, created_at, updated_at FROM stores WHERE id = $1";
+     address, tax_id, receipt_footer, scale_barcodes, require_shift, cash_tolerance, parked_cart_hours, status, \
+     created_at, updated_at FROM stores WHERE id = $1";
 const LIST_STORES: &str = "SELECT id, name, currency, currency_decimals, timezone, prices_include_tax, invoice_prefix, \
-     address, tax_id, receipt_footer, scale_barcodes, status, created_at, updated_at FROM stores \
-     WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2";
+     address, tax_id, receipt_footer, scale_barcodes, require_shift, cash_tolerance, parked_cart_hours, status, \
+     created_at, updated_at FROM stores WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2";
 const UPDATE_STORE: &str = "UPDATE stores SET name = $2, timezone = $3, prices_include_tax = $4, invoice_prefix = $5, \
-     address = $6, tax_id = $7, receipt_footer = $8, scale_barcodes = $9, status = $10, updated_at = $11 \
-     WHERE id = $1";
+     address = $6, tax_id = $7, receipt_footer = $8, scale_barcodes = $9, status = $10, updated_at = $11, \
+     require_shift = $12, cash_tolerance = $13, parked_cart_hours = $14 WHERE id = $1";
 
 const SELECT_ADMIN_BY_EMAIL: &str = "SELECT id, email, name, password_hash FROM platform_admins WHERE email = $1";
 const SELECT_ADMIN_BY_ID: &str = "SELECT id, email, name, password_hash FROM platform_admins WHERE id = $1";
@@ -241,6 +254,9 @@ macro_rules! impl_platform_repo {
                     .bind(scale)
                     .bind(s.status.as_str())
                     .bind(tills_domain::now())
+                    .bind(s.require_shift)
+                    .bind(s.cash_tolerance)
+                    .bind(s.parked_cart_hours)
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {

@@ -62,6 +62,11 @@ pub struct NewSale {
     pub change: i64,
     pub offline: bool,
     pub sold_at: Timestamp,
+    /// An offline sale's shift, as the terminal recorded it. An online sale belongs to its
+    /// cashier's open shift, found while it is written.
+    pub shift_id: Option<Id>,
+    /// The store requires an open shift: an online sale without one is `Conflict(ShiftRequired)`.
+    pub require_shift: bool,
     pub lines: Vec<NewSaleLine>,
     pub payments: Vec<NewPayment>,
     pub audit: Vec<NewAudit>,
@@ -152,6 +157,8 @@ pub struct SaleHeader {
     pub sold_at: Timestamp,
     pub created_at: Timestamp,
     pub voided_at: Option<Timestamp>,
+    /// The shift it was sold in.
+    pub shift_id: Option<Id>,
 }
 
 /// A sale with everything on it.
@@ -299,13 +306,25 @@ const SELECT_CLIENT_REF: &str =
 const NEXT_INVOICE: &str = "UPDATE invoice_counters SET last_number = last_number + 1 WHERE store_id = $1 \
      RETURNING last_number, (SELECT invoice_prefix FROM stores WHERE id = $1)";
 const INSERT_SALE: &str = "INSERT INTO sales (store_id, id, invoice_number, invoice_seq, status, client_ref, customer_id, cashier_id, \
-     note, subtotal, discount_total, tax_total, total, paid, change, offline, sold_at, created_at) \
-     VALUES ($1, $2, $3, $4, 'completed', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+     note, subtotal, discount_total, tax_total, total, paid, change, offline, sold_at, created_at, shift_id) \
+     VALUES ($1, $2, $3, $4, 'completed', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+/// The cashier's open shift (SQLite: its one writer already orders a sale and a close).
+const OPEN_SHIFT_ID_OF: &str = "SELECT id FROM shifts WHERE store_id = $1 AND cashier_id = $2 AND status = 'open'";
+
+impl PgStore {
+    const OPEN_SHIFT_HELD: &'static str =
+        "SELECT id FROM shifts WHERE store_id = $1 AND cashier_id = $2 AND status = 'open' FOR SHARE";
+}
+
+impl SqliteStore {
+    const OPEN_SHIFT_HELD: &'static str = OPEN_SHIFT_ID_OF;
+}
 const INSERT_PAYMENT: &str = "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const TAKE_STOCK: &str = "UPDATE products SET stock_milli = stock_milli + $3 WHERE store_id = $1 AND id = $2";
 const SALE_COLUMNS_BY_ID: &str = "SELECT id, invoice_number, status, client_ref, customer_id, cashier_id, note, subtotal, \
-     discount_total, tax_total, total, paid, change, offline, sold_at, created_at, voided_at FROM sales WHERE store_id = $1 AND id = $2";
+     discount_total, tax_total, total, paid, change, offline, sold_at, created_at, voided_at, shift_id FROM sales \
+     WHERE store_id = $1 AND id = $2";
 const SALE_BY_INVOICE: &str = "SELECT id FROM sales WHERE store_id = $1 AND invoice_number = $2";
 const SALE_LINES: &str = "SELECT id, sale_id, position, product_id, name, barcode, unit_id, factor, quantity_milli, price, \
      catalog_price, discount, tax_rate, tax, total FROM sale_lines WHERE store_id = $1 AND sale_id = $2 ORDER BY position";
@@ -326,14 +345,14 @@ const SALE_REFUNDS: &str = "SELECT id, sale_id, client_ref, restock, total, crea
 const SALE_REFUND_LINES: &str = "SELECT rl.id, rl.refund_id, rl.sale_line_id, rl.quantity_milli, rl.amount FROM refund_lines rl \
      JOIN refunds r ON r.store_id = rl.store_id AND r.id = rl.refund_id WHERE rl.store_id = $1 AND r.sale_id = $2 ORDER BY rl.id";
 const LIST_SALES: &str = "SELECT id, invoice_number, status, client_ref, customer_id, cashier_id, note, subtotal, \
-     discount_total, tax_total, total, paid, change, offline, sold_at, created_at, voided_at FROM sales \
+     discount_total, tax_total, total, paid, change, offline, sold_at, created_at, voided_at, shift_id FROM sales \
      WHERE store_id = $1 AND ($2 IS NULL OR sold_at >= $2) AND ($3 IS NULL OR sold_at < $3) AND ($4 IS NULL OR status = $4) \
      AND ($5 IS NULL OR customer_id = $5) AND ($6 IS NULL OR sold_at < $6 OR (sold_at = $6 AND id < $7)) \
      ORDER BY sold_at DESC, id DESC LIMIT $8";
-const VOID_SALE: &str = "UPDATE sales SET status = 'voided', voided_at = $3, voided_by = $4 \
+const VOID_SALE: &str = "UPDATE sales SET status = 'voided', voided_at = $3, voided_by = $4, void_shift_id = $5 \
      WHERE store_id = $1 AND id = $2 AND status = 'completed'";
-const INSERT_REFUND: &str = "INSERT INTO refunds (store_id, id, sale_id, client_ref, restock, total, created_by, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const INSERT_REFUND: &str = "INSERT INTO refunds (store_id, id, sale_id, client_ref, restock, total, created_by, created_at, \
+     shift_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const INSERT_REFUND_LINE: &str = "INSERT INTO refund_lines (store_id, id, refund_id, sale_line_id, quantity_milli, amount) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 const SET_SALE_STATUS: &str = "UPDATE sales SET status = $3 WHERE store_id = $1 AND id = $2";
@@ -355,6 +374,11 @@ const DAY_REFUNDS: &str = "SELECT id, sale_id, client_ref, restock, total, creat
      WHERE store_id = $1 AND created_at >= $2 AND created_at < $3";
 const DAY_REFUND_PAYMENTS: &str = "SELECT p.refund_id, p.method, p.amount FROM payments p \
      JOIN refunds r ON r.store_id = p.store_id AND r.id = p.refund_id \
+     WHERE p.store_id = $1 AND r.created_at >= $2 AND r.created_at < $3";
+/// Returns without a receipt count as refunds: their totals and payouts, like a refund's.
+const DAY_RETURNS: &str = "SELECT id, total FROM returns WHERE store_id = $1 AND created_at >= $2 AND created_at < $3";
+const DAY_RETURN_PAYOUTS: &str = "SELECT p.return_id, p.method, p.amount FROM return_payouts p \
+     JOIN returns r ON r.store_id = p.store_id AND r.id = p.return_id \
      WHERE p.store_id = $1 AND r.created_at >= $2 AND r.created_at < $3";
 const DAY_OFFLINE_DIFFS: &str = "SELECT COUNT(*) FROM sale_lines l JOIN sales s ON s.store_id = l.store_id AND s.id = l.sale_id \
      WHERE l.store_id = $1 AND s.sold_at >= $2 AND s.sold_at < $3 AND s.offline AND s.status <> 'voided' \
@@ -481,6 +505,7 @@ fn written_sale(sale: &NewSale, sold_at: Timestamp, now: Timestamp) -> SaleRecor
             sold_at,
             created_at: now,
             voided_at: None,
+            shift_id: sale.shift_id,
         },
         lines,
         payments,
@@ -490,15 +515,25 @@ fn written_sale(sale: &NewSale, sold_at: Timestamp, now: Timestamp) -> SaleRecor
 
 /// What writing a sale came to.
 enum Written {
-    /// With its invoice number.
-    Created(String),
+    /// With its invoice number and the shift it joined.
+    Created(String, Option<Id>),
     /// The clientRef is taken: (kind, request hash, resource id).
     Taken(String, String, Id),
 }
 
-/// What `tills_sell` answers: outcome, invoice number, and a taken clientRef's kind, hash and
-/// resource.
-type SellAnswer = (String, Option<String>, Option<String>, Option<String>, Option<Id>);
+/// What `tills_sell` answers: outcome, invoice number, a taken clientRef's kind, hash and
+/// resource, and the shift the sale joined.
+type SellAnswer = (String, Option<String>, Option<String>, Option<String>, Option<Id>, Option<Id>);
+
+/// A sale refused inside `tills_sell` for want of an open shift (SQLSTATE TL002, migration 10).
+fn shift_required(e: sqlx::Error) -> StorageError {
+    match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("TL002") => {
+            StorageError::Conflict(Conflict::ShiftRequired)
+        }
+        _ => e.into(),
+    }
+}
 
 impl PgStore {
     /// The whole sale in one round trip: `tills_sell` (migration 8) runs the statements that
@@ -508,7 +543,7 @@ impl PgStore {
         let mut conn = self.direct.get().await?;
         let result: std::result::Result<SellAnswer, sqlx::Error> = sqlx::query_as(
             "SELECT * FROM tills_sell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17::json, $18::json, $19::json, $20::json)",
+                 $17::json, $18::json, $19::json, $20::json, $21, $22)",
         )
         .bind(store.as_str())
         .bind(sale.id)
@@ -530,12 +565,14 @@ impl PgStore {
         .bind(&rows.payments)
         .bind(&rows.stock)
         .bind(&rows.audit)
+        .bind(sale.shift_id)
+        .bind(sale.require_shift)
         .fetch_one(&mut *conn)
         .await;
         conn.finish(&result);
-        let (outcome, invoice, kind, hash, resource) = result?;
+        let (outcome, invoice, kind, hash, resource, shift) = result.map_err(shift_required)?;
         match (outcome.as_str(), invoice, kind, hash, resource) {
-            ("created", Some(invoice), ..) => Ok(Written::Created(invoice)),
+            ("created", Some(invoice), ..) => Ok(Written::Created(invoice, shift)),
             ("replayed", _, Some(kind), Some(hash), Some(id)) => Ok(Written::Taken(kind, hash, id)),
             ("no_store", ..) => Err(StorageError::NotFound),
             (other, ..) => Err(StorageError::Other(format!("tills_sell answered {other}"))),
@@ -552,6 +589,17 @@ impl SqliteStore {
         {
             tx.commit().await?;
             return Ok(Written::Taken(kind, hash, existing));
+        }
+        let mut shift = sale.shift_id;
+        if !sale.offline {
+            shift = sqlx::query_scalar(OPEN_SHIFT_ID_OF)
+                .bind(store.as_str())
+                .bind(sale.cashier_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if shift.is_none() && sale.require_shift {
+                return Err(StorageError::Conflict(Conflict::ShiftRequired));
+            }
         }
         let numbered: Option<(i64, String)> =
             sqlx::query_as(NEXT_INVOICE).bind(store.as_str()).fetch_optional(&mut *tx).await?;
@@ -575,6 +623,7 @@ impl SqliteStore {
             .bind(sale.offline)
             .bind(sale.sold_at.trunc_subsecs(6))
             .bind(now)
+            .bind(shift)
             .execute(&mut *tx)
             .await?;
         // Lines, payments, stock and audit: one statement each, whatever the size of
@@ -600,7 +649,7 @@ impl SqliteStore {
             sqlx::query(SQLITE_SALE_AUDIT).bind(store.as_str()).bind(&rows.audit).bind(now).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(Written::Created(invoice))
+        Ok(Written::Created(invoice, shift))
     }
 }
 
@@ -631,6 +680,21 @@ fn invoice_number(prefix: &str, n: i64) -> String {
 macro_rules! impl_sale_repo {
     ($backend:ty, $db:ty) => {
         impl $backend {
+            /// The user's open shift, held until the transaction ends so its close waits for
+            /// this change (a void or a refund belongs to the shift it was made in).
+            async fn held_open_shift(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                store: &StoreId,
+                user: Option<Id>,
+            ) -> Result<Option<Id>> {
+                let Some(user) = user else { return Ok(None) };
+                Ok(sqlx::query_scalar(Self::OPEN_SHIFT_HELD)
+                    .bind(store.as_str())
+                    .bind(user)
+                    .fetch_optional(&mut **tx)
+                    .await?)
+            }
+
             async fn load_sale(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 store: &StoreId,
@@ -717,8 +781,9 @@ macro_rules! impl_sale_repo {
                 let mut record = written_sale(&sale, sale.sold_at.trunc_subsecs(6), now);
                 let rows = SaleRows::of(&record, &sale.audit)?;
                 match self.write_sale(store, &sale, &rows, now).await? {
-                    Written::Created(invoice) => {
+                    Written::Created(invoice, shift) => {
                         record.header.invoice_number = invoice;
+                        record.header.shift_id = shift;
                         Ok(Idempotent::Created(record))
                     }
                     Written::Taken(kind, hash, existing) => {
@@ -778,8 +843,15 @@ macro_rules! impl_sale_repo {
             async fn void_sale(&self, store: &StoreId, id: Id, by: Option<Id>, audit: NewAudit) -> Result<SaleRecord> {
                 let now = tills_domain::now();
                 let mut tx = self.scoped(store, true).await?;
-                let done =
-                    sqlx::query(VOID_SALE).bind(store.as_str()).bind(id).bind(now).bind(by).execute(&mut *tx).await?;
+                let shift = Self::held_open_shift(&mut tx, store, by).await?;
+                let done = sqlx::query(VOID_SALE)
+                    .bind(store.as_str())
+                    .bind(id)
+                    .bind(now)
+                    .bind(by)
+                    .bind(shift)
+                    .execute(&mut *tx)
+                    .await?;
                 if done.rows_affected() == 0 {
                     let sale = Self::load_sale(&mut tx, store, id).await?;
                     return Err(match sale {
@@ -865,6 +937,7 @@ macro_rules! impl_sale_repo {
                         message: format!("the refund's payments must equal its total of {total}"),
                     });
                 }
+                let shift = Self::held_open_shift(&mut tx, store, r.created_by).await?;
                 sqlx::query(INSERT_REFUND)
                     .bind(store.as_str())
                     .bind(r.id)
@@ -874,6 +947,7 @@ macro_rules! impl_sale_repo {
                     .bind(total)
                     .bind(r.created_by)
                     .bind(now)
+                    .bind(shift)
                     .execute(&mut *tx)
                     .await?;
                 for (line, qty, amount) in &planned {
@@ -1006,12 +1080,22 @@ macro_rules! impl_sale_repo {
                     .bind(to)
                     .fetch_one(&mut *tx)
                     .await?;
+                let returns: Vec<(Id, i64)> =
+                    sqlx::query_as(DAY_RETURNS).bind(store.as_str()).bind(from).bind(to).fetch_all(&mut *tx).await?;
+                let return_payouts: Vec<(Id, String, i64)> = sqlx::query_as(DAY_RETURN_PAYOUTS)
+                    .bind(store.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 let refunds = refund_rows
                     .into_iter()
-                    .map(|r| {
-                        let payouts = refund_payments.iter().filter(|p| p.0 == r.id);
-                        Ok((r.total, payouts.map(|p| Ok((method(p.1.clone())?, p.2))).collect::<Result<_>>()?))
+                    .map(|r| (r.id, r.total))
+                    .chain(returns)
+                    .map(|(id, total)| {
+                        let payouts = refund_payments.iter().chain(&return_payouts).filter(|p| p.0 == id);
+                        Ok((total, payouts.map(|p| Ok((method(p.1.clone())?, p.2))).collect::<Result<_>>()?))
                     })
                     .collect::<Result<_>>()?;
                 Ok(DayActivity { sales, payments, refunds, offline_price_differences: diffs })

@@ -146,22 +146,9 @@ pub async fn admin_connection() -> PgConnection {
 
 /// The template's name changes whenever a migration file does.
 fn template_name() -> String {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../storage/migrations/postgres");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("read the PostgreSQL migrations")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    files.sort();
-    // FNV-1a over names and contents: stable across runs and toolchains.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for f in files {
-        let bytes = std::fs::read(&f).expect("read a migration");
-        for b in f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().bytes().chain(bytes) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("tills_tmpl_{hash:016x}")
+    // Named after the migrations this build embeds (not the files on disk, which may be newer
+    // than what was compiled): a template is only ever reused by builds with the same schema.
+    format!("tills_tmpl_{}", tills_storage::pg_migrations_fingerprint())
 }
 
 /// A directory removed when dropped.

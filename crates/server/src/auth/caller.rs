@@ -33,7 +33,13 @@ pub struct StoreCaller {
 impl StoreCaller {
     /// The caller as the services see it.
     pub fn as_actor(&self) -> Actor<'_> {
-        Actor { store: &self.store, user_id: self.user_id, role: self.role, support_by: self.support_by }
+        Actor {
+            store: &self.store,
+            user_id: self.user_id,
+            role: self.role,
+            support_by: self.support_by,
+            approved_by: None,
+        }
     }
 
     /// The store's timezone, for local days in `from`/`to`/`date` (UTC if the setting is unusable).

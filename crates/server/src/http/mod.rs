@@ -4,8 +4,10 @@
 //! `utoipa_axum::routes!`, which takes the method and path from that annotation. So the router
 //! and the OpenAPI document ([`document`]) come from the same declaration and cannot differ.
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod carts;
 pub mod customers;
 pub mod named;
 pub mod ops;
@@ -14,6 +16,7 @@ pub mod platform;
 pub mod products;
 pub mod reports;
 pub mod sales;
+pub mod shifts;
 pub mod store;
 pub mod users;
 
@@ -31,6 +34,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
+        .routes(routes!(approvals::set_pin))
+        .routes(routes!(approvals::approve))
         .routes(routes!(platform::create_store, platform::list_stores))
         .routes(routes!(platform::get_store, platform::patch_store))
         .routes(routes!(platform::support_token))
@@ -60,6 +65,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sales::void))
         .routes(routes!(sales::refund))
         .routes(routes!(sales::payments))
+        .routes(routes!(carts::list, carts::park))
+        .routes(routes!(carts::resume))
+        .routes(routes!(shifts::list, shifts::open))
+        .routes(routes!(shifts::current))
+        .routes(routes!(shifts::get))
+        .routes(routes!(shifts::move_cash))
+        .routes(routes!(shifts::report))
+        .routes(routes!(shifts::close))
         .routes(routes!(reports::daily))
         .routes(routes!(ops::openapi))
         .routes(routes!(ops::healthz))

@@ -42,7 +42,7 @@ pub async fn daily(
     ApiQuery(q): ApiQuery<DailyQuery>,
 ) -> ApiResult<Json<DailyReport>> {
     caller.require_manager()?;
-    let tz = state.timezone(&caller.store).await?;
+    let tz = caller.timezone();
     let date = match q.date.as_deref() {
         Some(d) => {
             NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ApiError::invalid("date", "date is YYYY-MM-DD"))?
@@ -50,7 +50,6 @@ pub async fn daily(
         None => chrono::Utc::now().with_timezone(&tz).date_naive(),
     };
     let next = date.succ_opt().ok_or_else(|| ApiError::invalid("date", "date out of range"))?;
-    let activity =
-        state.store.day_activity(&caller.store, time::day_start(date, tz), time::day_start(next, tz)).await?;
-    Ok(Json(report::daily(date, &activity)))
+    let (from, to) = (time::day_start(date, tz), time::day_start(next, tz));
+    Ok(Json(report::daily_report(&*state.store, &caller.store, date, from, to).await?))
 }

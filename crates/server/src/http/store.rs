@@ -32,6 +32,12 @@ pub struct StoreView {
     pub receipt_footer: Option<String>,
     #[schema(value_type = Vec<crate::openapi::ScaleFormat>)]
     pub scale_barcodes: Vec<ScaleFormat>,
+    /// A sale needs an open cash-drawer shift (`409 shift_required` otherwise).
+    pub require_shift: bool,
+    /// The over/short (minor units) a cashier may close a shift with; beyond it a manager.
+    pub cash_tolerance: i64,
+    /// How many hours a parked cart waits before it expires.
+    pub parked_cart_hours: i32,
     #[schema(value_type = crate::openapi::StoreStatus)]
     pub status: &'static str,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -52,6 +58,9 @@ impl From<&StoreRecord> for StoreView {
             tax_id: s.tax_id.clone(),
             receipt_footer: s.receipt_footer.clone(),
             scale_barcodes: s.scale_barcodes.clone(),
+            require_shift: s.require_shift,
+            cash_tolerance: s.cash_tolerance,
+            parked_cart_hours: s.parked_cart_hours,
             status: s.status.as_str(),
             created_at: s.created_at,
             updated_at: s.updated_at,
@@ -101,6 +110,14 @@ pub struct StorePatch {
     /// Replaces the list (at most 20 formats, no prefix a prefix of another).
     #[schema(value_type = Option<Vec<crate::openapi::ScaleFormat>>)]
     scale_barcodes: Option<Vec<ScaleFormat>>,
+    /// A sale needs an open cash-drawer shift.
+    require_shift: Option<bool>,
+    /// Minor units, 0 to 1,000,000.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    cash_tolerance: Option<i64>,
+    /// 1 to 720.
+    #[schema(minimum = 1, maximum = 720)]
+    parked_cart_hours: Option<i32>,
 }
 
 /// Change the store's settings (admin)
@@ -166,6 +183,24 @@ pub async fn patch(
             *target = value;
             changed.push(field);
         }
+    }
+    if let Some(v) = patch.require_shift {
+        store.require_shift = v;
+        changed.push("requireShift");
+    }
+    if let Some(v) = patch.cash_tolerance {
+        if !(0..=1_000_000).contains(&v) {
+            return Err(ApiError::invalid("cashTolerance", "a tolerance is 0 to 1,000,000 minor units"));
+        }
+        store.cash_tolerance = v;
+        changed.push("cashTolerance");
+    }
+    if let Some(v) = patch.parked_cart_hours {
+        if !(1..=720).contains(&v) {
+            return Err(ApiError::invalid("parkedCartHours", "parked carts wait 1 to 720 hours"));
+        }
+        store.parked_cart_hours = v;
+        changed.push("parkedCartHours");
     }
     if let Some(formats) = patch.scale_barcodes {
         validate_scale_formats(&formats, store.currency_decimals)?;

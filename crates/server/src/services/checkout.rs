@@ -30,6 +30,9 @@ pub struct Cart {
     /// showed them are taken as they are.
     pub offline: bool,
     pub sold_at: Option<DateTime<Utc>>,
+    /// The shift an offline sale was made in. An online sale belongs to its cashier's open
+    /// shift, whatever it says.
+    pub shift_id: Option<Id>,
 }
 
 /// How a line names what it sells.
@@ -136,9 +139,15 @@ pub async fn sell(
     client_ref: Option<ClientRef>,
 ) -> ServiceResult<Sold> {
     let sold = async {
+        if let (true, Some(shift)) = (cart.offline, cart.shift_id)
+            && db.get_shift(actor.store, shift).await?.is_none()
+        {
+            return Err(ServiceError::invalid("shiftId", "no such shift in this store"));
+        }
         let priced = quote(db, cache, settings, actor, cart).await?;
         let (payments, paid, change) = take_payments(priced.totals.total, tenders)?;
-        let sale = new_sale(actor, cart, client_ref.clone(), priced, payments, paid, change)?;
+        let mut sale = new_sale(actor, cart, client_ref.clone(), priced, payments, paid, change)?;
+        sale.require_shift = settings.require_shift;
         Ok::<_, ServiceError>(db.create_sale(actor.store, sale).await?)
     }
     .await;
@@ -185,7 +194,8 @@ async fn price_cart(
         (true, Some(t)) => t,
         _ => now,
     };
-    let manager = actor.is_manager();
+    let manager = actor.may_act_as_manager();
+    let approved_by = actor.approved_by;
     let mut audit = Vec::new();
     let mut lines = Vec::with_capacity(cart.lines.len());
     let mut inputs = Vec::with_capacity(cart.lines.len());
@@ -265,12 +275,9 @@ async fn price_cart(
                 } else {
                     return Err(ServiceError::Forbidden("price overrides need a manager or an admin"));
                 };
-                audit.push(
-                    NewAudit::new(kind)
-                        .by(actor.audit_id(), None)
-                        .target(product.id)
-                        .detail(json!({"line": i, "catalogPrice": catalog_price, "price": p.minor()})),
-                );
+                audit.push(NewAudit::new(kind).by(actor.audit_id(), None).target(product.id).detail(
+                    json!({"line": i, "catalogPrice": catalog_price, "price": p.minor(), "approvedBy": approved_by}),
+                ));
                 p.minor()
             }
             _ => catalog_price,
@@ -310,11 +317,9 @@ async fn price_cart(
         PricingError::TooLarge => ServiceError::invalid("lines", "the amounts are too large"),
     })?;
     if totals.discount_total > 0 {
-        audit.push(
-            NewAudit::new("sale.discount")
-                .by(actor.audit_id(), None)
-                .detail(json!({"saleDiscount": sale_discount, "discountTotal": totals.discount_total})),
-        );
+        audit.push(NewAudit::new("sale.discount").by(actor.audit_id(), None).detail(
+            json!({"saleDiscount": sale_discount, "discountTotal": totals.discount_total, "approvedBy": approved_by}),
+        ));
     }
     Ok(PricedCart { lines, totals, offline, sold_at, audit })
 }
@@ -398,6 +403,8 @@ fn new_sale(
         change,
         offline: priced.offline,
         sold_at: priced.sold_at,
+        shift_id: if priced.offline { cart.shift_id } else { None },
+        require_shift: false,
         lines,
         payments,
         audit: priced.audit,

@@ -1,6 +1,7 @@
 //! The use cases behind the handlers, one module each: a sale and its quote (`checkout`), a
 //! refund (`refund`), a void (`void`), the catalog's writes (`catalog`), a scan (`scan`), a
-//! product search (`search`), the daily figures (`report`).
+//! product search (`search`), the daily figures (`report`), cash-drawer shifts and their X and Z
+//! reports (`shifts`).
 //!
 //! A service takes domain values (`tills_domain`, `tills_storage`'s records) and answers a
 //! [`ServiceError`]; it knows nothing of HTTP. Request bodies, JSON and the mapping to API.md's
@@ -8,13 +9,17 @@
 //! file here names `crate::http`, `crate::openapi`, `crate::extract`, `crate::error`,
 //! `crate::auth`, `crate::state` or `axum`.
 
+pub mod approvals;
+pub mod carts;
 pub mod catalog;
 pub mod checkout;
 mod error;
 pub mod refund;
 pub mod report;
+pub mod returns;
 pub mod scan;
 pub mod search;
+pub mod shifts;
 pub mod void;
 
 use tills_domain::{Id, Role, StoreId};
@@ -29,6 +34,9 @@ pub struct Actor<'a> {
     pub user_id: Id,
     pub role: Role,
     pub support_by: Option<Id>,
+    /// A manager who approved, at this actor's terminal, the one action this request makes
+    /// (`services::approvals`).
+    pub approved_by: Option<Id>,
 }
 
 impl Actor<'_> {
@@ -37,9 +45,18 @@ impl Actor<'_> {
         self.role.is_manager_or_above()
     }
 
-    /// Refuses the action unless the actor is a manager or an admin.
+    /// A manager, or someone a manager approved for this request.
+    pub fn may_act_as_manager(&self) -> bool {
+        self.is_manager() || self.approved_by.is_some()
+    }
+
+    /// Refuses the action unless the actor is a manager or an admin, or a manager approved it.
     pub fn require_manager(&self) -> ServiceResult<()> {
-        if self.is_manager() { Ok(()) } else { Err(ServiceError::Forbidden("this needs a manager or an admin")) }
+        if self.may_act_as_manager() {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden("this needs a manager or an admin (or a manager's approval)"))
+        }
     }
 
     /// Who the audit log names: the user, or the platform admin behind a support token.

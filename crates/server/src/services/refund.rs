@@ -49,7 +49,10 @@ pub async fn refund(db: &dyn Store, actor: Actor<'_>, sale: Id, refund: Refund) 
         lines: refund.lines.iter().map(|(line, q)| (*line, q.milli())).collect(),
         payments,
         created_by: actor.audit_id(),
-        audit: NewAudit::new("sale.refund").by(actor.audit_id(), None).target(sale),
+        audit: NewAudit::new("sale.refund")
+            .by(actor.audit_id(), None)
+            .target(sale)
+            .detail(serde_json::json!({"approvedBy": actor.approved_by})),
     };
     match db.create_refund(actor.store, sale, request).await? {
         Idempotent::Replayed { same_request: false, .. } => Err(ServiceError::IdempotencyMismatch("refund")),

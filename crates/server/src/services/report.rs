@@ -4,8 +4,27 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use tills_domain::{PaymentMethod, SaleStatus};
-use tills_storage::DayActivity;
+use tills_domain::{Id, PaymentMethod, SaleStatus, ShiftStatus};
+use tills_storage::{DayActivity, ShiftFilter, ShiftRecord, Store, StoreId};
+
+type Timestamp = chrono::DateTime<chrono::Utc>;
+
+use crate::services::ServiceResult;
+
+/// The store's day `[from, to)` (its local day): the sales, refunds and payments, and the
+/// shifts opened in it.
+pub async fn daily_report(
+    db: &dyn Store,
+    store: &StoreId,
+    date: NaiveDate,
+    from: Timestamp,
+    to: Timestamp,
+) -> ServiceResult<DailyReport> {
+    let activity = db.day_activity(store, from, to).await?;
+    let filter = ShiftFilter { from: Some(from), to: Some(to), limit: 1000, ..ShiftFilter::default() };
+    let shifts = db.list_shifts(store, &filter).await?;
+    Ok(daily(date, &activity, &shifts))
+}
 
 /// API.md's report. Voided sales count only under `voids`; refunds count on the day they were
 /// made; `byPaymentMethod` is what was taken minus change minus refunds paid out.
@@ -29,6 +48,40 @@ pub struct DailyReport {
     pub offline_price_differences: i64,
     pub first_invoice: Option<String>,
     pub last_invoice: Option<String>,
+    /// The cash-drawer shifts opened that day, with their count's difference once closed.
+    pub shifts: Vec<DayShift>,
+}
+
+/// A shift in the daily report.
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DayShift {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: Id,
+    pub terminal: String,
+    #[schema(value_type = uuid::Uuid)]
+    pub cashier_id: Id,
+    pub status: ShiftStatus,
+    pub z_number: Option<i64>,
+    pub expected_cash: Option<i64>,
+    pub counted_cash: Option<i64>,
+    /// Counted − expected: above 0 over, below 0 short.
+    pub difference: Option<i64>,
+}
+
+impl From<&ShiftRecord> for DayShift {
+    fn from(s: &ShiftRecord) -> Self {
+        DayShift {
+            id: s.id,
+            terminal: s.terminal.clone(),
+            cashier_id: s.cashier_id,
+            status: s.status,
+            z_number: s.z_number,
+            expected_cash: s.expected_cash,
+            counted_cash: s.counted_cash,
+            difference: s.difference,
+        }
+    }
 }
 
 /// The day's voided sales: how many, and their total.
@@ -38,7 +91,7 @@ pub struct Voids {
     pub total: i64,
 }
 
-pub fn daily(date: NaiveDate, a: &DayActivity) -> DailyReport {
+pub fn daily(date: NaiveDate, a: &DayActivity, shifts: &[ShiftRecord]) -> DailyReport {
     let live: Vec<_> = a.sales.iter().filter(|s| s.status != SaleStatus::Voided).collect();
     let mut by_method: BTreeMap<String, i64> = PaymentMethod::ALL.iter().map(|m| (m.as_str().to_owned(), 0)).collect();
     for (method, amount) in &a.payments {
@@ -68,5 +121,6 @@ pub fn daily(date: NaiveDate, a: &DayActivity) -> DailyReport {
         offline_price_differences: a.offline_price_differences,
         first_invoice: numbered.first().map(|s| s.invoice_number.clone()),
         last_invoice: numbered.last().map(|s| s.invoice_number.clone()),
+        shifts: shifts.iter().rev().map(DayShift::from).collect(),
     }
 }

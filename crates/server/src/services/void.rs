@@ -9,6 +9,9 @@ use crate::services::{Actor, ServiceResult};
 /// `Conflict(AlreadyVoided | HasRefunds)`.
 pub async fn void(db: &dyn Store, actor: Actor<'_>, sale: Id) -> ServiceResult<SaleRecord> {
     actor.require_manager()?;
-    let audit = NewAudit::new("sale.void").by(actor.audit_id(), None).target(sale);
+    let audit = NewAudit::new("sale.void")
+        .by(actor.audit_id(), None)
+        .target(sale)
+        .detail(serde_json::json!({"approvedBy": actor.approved_by}));
     Ok(db.void_sale(actor.store, sale, actor.audit_id(), audit).await?)
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cache;
+mod carts_and_approvals;
 mod catalog;
 mod contract_gaps;
 mod crash;
@@ -12,6 +13,7 @@ mod layers;
 mod openapi;
 mod sales;
 mod search;
+mod shifts;
 mod smoke;
 
 mod audit;

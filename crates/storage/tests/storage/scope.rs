@@ -25,6 +25,11 @@ const STORE_TABLES: &[&str] = &[
     "stock_movements",
     "idempotency_keys",
     "audit_log",
+    "shifts",
+    "z_counters",
+    "cash_movements",
+    "parked_carts",
+    "approvals",
 ];
 
 fn sources() -> Vec<(String, String)> {

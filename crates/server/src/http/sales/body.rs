@@ -2,7 +2,7 @@
 //! hashed for idempotency, and turned into the checkout's and the refund's domain inputs.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tills_domain::{Id, Money, PaymentMethod, Quantity};
@@ -36,6 +36,10 @@ pub struct SaleBody {
     pub offline: Option<bool>,
     /// When an offline sale was sold (at most 5 minutes in the future).
     pub sold_at: Option<DateTime<Utc>>,
+    /// The shift an offline sale was made in (one of this store's). An online sale belongs to
+    /// its cashier's open shift; this is ignored then.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub shift_id: Option<Id>,
     /// Must cover the total (`400 insufficient_payment`); non-cash payments may not exceed it;
     /// cash beyond it comes back as `change`.
     pub payments: Option<Vec<PaymentBody>>,
@@ -43,21 +47,27 @@ pub struct SaleBody {
 
 /// A line names its product by `productId` (optionally with a `unitId` pack) or by `barcode`
 /// (a pack's barcode sells that pack; a scale label carries its quantity or price).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<uuid::Uuid>)]
     pub product_id: Option<Id>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<uuid::Uuid>)]
     pub unit_id: Option<Id>,
     /// Default 1; counts packs for a pack. Not with a scale label.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::openapi::Quantity>)]
     pub quantity: Option<Quantity>,
     /// A price override (manager, admin; any role for an offline sale).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::openapi::Money>)]
     pub price: Option<Money>,
     /// A line discount (manager, admin).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::openapi::Money>)]
     pub discount: Option<Money>,
 }
@@ -104,6 +114,7 @@ impl SaleBody {
             discount: self.discount,
             offline: self.offline.unwrap_or(false),
             sold_at: self.sold_at,
+            shift_id: self.shift_id,
         })
     }
 

@@ -10,18 +10,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tills_domain::{Id, PaymentMethod, SaleStatus};
+use tills_domain::{ApprovalAction, Id, PaymentMethod, SaleStatus};
 use tills_storage::{Idempotent, SaleFilter};
 
 use self::body::{RefundBody, SaleBody, client_ref, parse_refund, parse_sale};
 use self::views::{PaymentView, QuoteView, RefundWithSale, SaleSummary, SaleView};
 use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, JsonBytes, parse_id};
+use crate::extract::{ApiQuery, ApprovalHeader, JsonBytes, parse_id};
 use crate::http::pagination::{self, Page};
 use crate::openapi::{Authenticated, BadBody, ErrorBody, ManagerOnly, NotFound, StoreRead, TooLarge};
 use crate::services::checkout::{self, Sold};
-use crate::services::{refund, void};
+use crate::services::{approvals, refund, void};
 use crate::state::AppState;
 use crate::time;
 
@@ -36,6 +36,7 @@ use crate::time;
     path = "/api/v1/sales",
     operation_id = "createSale",
     tag = "sales",
+    params(("X-Approval" = Option<uuid::Uuid>, Header, description = "A manager's approval of this action for the caller (`POST /approvals`)")),
     request_body = SaleBody,
     responses(
         (status = 201, description = "The sale", body = SaleView),
@@ -50,14 +51,17 @@ use crate::time;
 pub async fn create(
     State(state): State<AppState>,
     caller: StoreCaller,
+    ApprovalHeader(approval): ApprovalHeader,
     JsonBytes(raw): JsonBytes,
 ) -> ApiResult<Response> {
     let (body, hash) = parse_sale(&raw)?;
     let client_ref = client_ref(body.client_ref.as_deref(), &hash)?;
     let (cart, tenders) = (body.cart()?, body.tenders());
-    let sold =
-        checkout::sell(&*state.store, &state.cache, &caller.settings, caller.as_actor(), &cart, &tenders, client_ref)
-            .await?;
+    let db = &*state.store;
+    let sold = approvals::with_approval(db, caller.as_actor(), ApprovalAction::Sale, approval, |actor| {
+        checkout::sell(db, &state.cache, &caller.settings, actor, &cart, &tenders, client_ref)
+    })
+    .await?;
     Ok(match sold {
         Sold::Created(sale) => (StatusCode::CREATED, Json(SaleView::from(&sale))),
         Sold::Replayed(sale) => (StatusCode::OK, Json(SaleView::from(&sale))),
@@ -74,6 +78,7 @@ pub async fn create(
     path = "/api/v1/sales/quote",
     operation_id = "quoteSale",
     tag = "sales",
+    params(("X-Approval" = Option<uuid::Uuid>, Header, description = "A manager's approval of this action for the caller (`POST /approvals`)")),
     request_body = SaleBody,
     responses(
         (status = 200, description = "The priced cart", body = QuoteView),
@@ -85,11 +90,13 @@ pub async fn create(
 pub async fn quote(
     State(state): State<AppState>,
     caller: StoreCaller,
+    ApprovalHeader(approval): ApprovalHeader,
     JsonBytes(raw): JsonBytes,
 ) -> ApiResult<Json<QuoteView>> {
     let (body, _) = parse_sale(&raw)?;
     let cart = body.cart()?;
-    let priced = checkout::quote(&*state.store, &state.cache, &caller.settings, caller.as_actor(), &cart).await?;
+    let actor = approvals::peek(&*state.store, caller.as_actor(), ApprovalAction::Sale, approval).await?;
+    let priced = checkout::quote(&*state.store, &state.cache, &caller.settings, actor, &cart).await?;
     Ok(Json(QuoteView::from(&priced)))
 }
 
@@ -197,7 +204,7 @@ pub async fn list(
     path = "/api/v1/sales/{id}/void",
     operation_id = "voidSale",
     tag = "sales",
-    params(("id" = uuid::Uuid, Path, description = "The sale's id")),
+    params(("id" = uuid::Uuid, Path, description = "The sale's id"), ("X-Approval" = Option<uuid::Uuid>, Header, description = "A manager's approval of this action for the caller (`POST /approvals`)")),
     responses(
         (status = 200, description = "The sale, with `status: \"voided\"`", body = SaleView),
         ManagerOnly,
@@ -208,9 +215,14 @@ pub async fn list(
 pub async fn void(
     State(state): State<AppState>,
     caller: StoreCaller,
+    ApprovalHeader(approval): ApprovalHeader,
     Path(id): Path<String>,
 ) -> ApiResult<Json<SaleView>> {
-    let sale = void::void(&*state.store, caller.as_actor(), parse_id(&id)?).await?;
+    let (db, id) = (&*state.store, parse_id(&id)?);
+    let sale = approvals::with_approval(db, caller.as_actor(), ApprovalAction::Void, approval, |actor| {
+        void::void(db, actor, id)
+    })
+    .await?;
     Ok(Json(SaleView::from(&sale)))
 }
 
@@ -224,7 +236,7 @@ pub async fn void(
     path = "/api/v1/sales/{id}/refunds",
     operation_id = "refundSale",
     tag = "sales",
-    params(("id" = uuid::Uuid, Path, description = "The sale's id")),
+    params(("id" = uuid::Uuid, Path, description = "The sale's id"), ("X-Approval" = Option<uuid::Uuid>, Header, description = "A manager's approval of this action for the caller (`POST /approvals`)")),
     request_body = RefundBody,
     responses(
         (status = 201, description = "The refund, with the sale as it is now", body = RefundWithSale),
@@ -239,12 +251,18 @@ pub async fn void(
 pub async fn refund(
     State(state): State<AppState>,
     caller: StoreCaller,
+    ApprovalHeader(approval): ApprovalHeader,
     Path(id): Path<String>,
     JsonBytes(raw): JsonBytes,
 ) -> ApiResult<Response> {
     let sale_id = parse_id(&id)?;
     let request = parse_refund(&raw)?;
-    let (status, (sale, refund)) = match refund::refund(&*state.store, caller.as_actor(), sale_id, request).await? {
+    let db = &*state.store;
+    let done = approvals::with_approval(db, caller.as_actor(), ApprovalAction::Refund, approval, |actor| {
+        refund::refund(db, actor, sale_id, request)
+    })
+    .await?;
+    let (status, (sale, refund)) = match done {
         Idempotent::Created(done) => (StatusCode::CREATED, done),
         Idempotent::Replayed { existing, .. } => (StatusCode::OK, existing),
     };

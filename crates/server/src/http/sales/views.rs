@@ -175,6 +175,9 @@ pub struct SaleView {
     offline: bool,
     sold_at: chrono::DateTime<chrono::Utc>,
     created_at: chrono::DateTime<chrono::Utc>,
+    /// The cash-drawer shift it was sold in.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    shift_id: Option<Id>,
 }
 
 fn line_view(l: &SaleLineRecord) -> LineView {
@@ -230,6 +233,7 @@ impl From<&SaleRecord> for SaleView {
             offline: h.offline,
             sold_at: h.sold_at,
             created_at: h.created_at,
+            shift_id: h.shift_id,
         }
     }
 }
