@@ -45,11 +45,11 @@ pub use products::{
     BarcodeMatch, MissingRefs, Pack, ProductAfter, ProductDraft, ProductFilter, ProductRecord, ProductRepo,
     ProductSort, StockChange, StockMovement, catalog_queries,
 };
+pub use returns::{NewReturn, NewReturnLine, ReturnLineRecord, ReturnPayout, ReturnRecord, ReturnRepo};
 pub use sales::{
     DayActivity, DaySale, ExportRow, Idempotent, NewPayment, NewSale, NewSaleLine, PaymentFilter, PaymentRecord,
     RefundLineRecord, RefundRecord, RefundRequest, SaleFilter, SaleHeader, SaleLineRecord, SaleRecord, SaleRepo,
 };
-pub use returns::{NewReturn, NewReturnLine, ReturnLineRecord, ReturnPayout, ReturnRecord, ReturnRepo};
 pub use search::{SearchCatalog, SearchEntry, SearchRepo};
 pub use shifts::{
     CashMovementRecord, CloseRule, Closing, NewCashMovement, NewShift, ShiftActivity, ShiftClose, ShiftFilter,

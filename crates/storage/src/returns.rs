@@ -232,11 +232,13 @@ macro_rules! impl_return_repo {
                 let now = tills_domain::now();
                 let mut tx = self.scoped(store, true).await?;
                 let shift: Option<Id> = match r.created_by {
-                    Some(by) => sqlx::query_scalar(Self::RETURN_SHIFT)
-                        .bind(store.as_str())
-                        .bind(by)
-                        .fetch_optional(&mut *tx)
-                        .await?,
+                    Some(by) => {
+                        sqlx::query_scalar(Self::RETURN_SHIFT)
+                            .bind(store.as_str())
+                            .bind(by)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    }
                     None => None,
                 };
                 sqlx::query(INSERT_RETURN)
@@ -259,6 +261,7 @@ macro_rules! impl_return_repo {
                     sqlx::query(INSERT_RETURN_LINE)
                         .bind(store.as_str())
                         .bind(l.id)
+                        .bind(r.id)
                         .bind(i as i32)
                         .bind(l.product_id)
                         .bind(&l.name)
@@ -298,7 +301,8 @@ macro_rules! impl_return_repo {
                 let mut audit = r.audit;
                 audit.detail["shiftId"] = serde_json::json!(shift);
                 insert_audit!(tx, store, &audit)?;
-                let row: ReturnRow = sqlx::query_as(SELECT_RETURN).bind(store.as_str()).bind(r.id).fetch_one(&mut *tx).await?;
+                let row: ReturnRow =
+                    sqlx::query_as(SELECT_RETURN).bind(store.as_str()).bind(r.id).fetch_one(&mut *tx).await?;
                 let (record, _) = Self::load_return(&mut tx, store, row).await?;
                 tx.commit().await?;
                 Ok(record)

@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod platform;
 pub mod products;
 pub mod reports;
+pub mod returns;
 pub mod sales;
 pub mod shifts;
 pub mod store;
@@ -65,6 +66,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sales::void))
         .routes(routes!(sales::refund))
         .routes(routes!(sales::payments))
+        .routes(routes!(returns::create))
+        .routes(routes!(returns::get))
         .routes(routes!(carts::list, carts::park))
         .routes(routes!(carts::resume))
         .routes(routes!(shifts::list, shifts::open))

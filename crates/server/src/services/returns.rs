@@ -64,9 +64,13 @@ pub async fn take_back(
                 let p = db.get_product(actor.store, *id).await?;
                 let p = p.ok_or_else(|| ServiceError::invalid(at("productId"), "no such product in this store"))?;
                 let pack = match unit_id {
-                    Some(u) => Some(p.units.iter().find(|x| x.unit_id == *u).cloned().ok_or_else(|| {
-                        ServiceError::invalid(at("unitId"), "this product has no such pack")
-                    })?),
+                    Some(u) => Some(
+                        p.units
+                            .iter()
+                            .find(|x| x.unit_id == *u)
+                            .cloned()
+                            .ok_or_else(|| ServiceError::invalid(at("unitId"), "this product has no such pack"))?,
+                    ),
                     None => None,
                 };
                 (p, pack, None, None)
@@ -86,7 +90,9 @@ pub async fn take_back(
         let price = l.price.map_or(catalog_price, Money::minor);
         let mut gross_override = None;
         let quantity_milli = match (embedded, l.quantity) {
-            (Some(_), Some(_)) => return Err(ServiceError::invalid(at("quantity"), "a scale label carries its own quantity")),
+            (Some(_), Some(_)) => {
+                return Err(ServiceError::invalid(at("quantity"), "a scale label carries its own quantity"));
+            }
             (Some(Embedded::Weight(q)), None) => q.milli(),
             (Some(Embedded::Price(p)), None) => {
                 gross_override = Some(p.minor());
@@ -98,7 +104,13 @@ pub async fn take_back(
         if quantity_milli <= 0 || quantity_milli > 1_000_000_000 {
             return Err(ServiceError::invalid(at("quantity"), "quantity must be above 0 (at most a million)"));
         }
-        inputs.push(LineInput { price, quantity_milli, discount: 0, tax_rate: i64::from(product.tax_rate), gross_override });
+        inputs.push(LineInput {
+            price,
+            quantity_milli,
+            discount: 0,
+            tax_rate: i64::from(product.tax_rate),
+            gross_override,
+        });
         lines.push((product, barcode, factor, quantity_milli, price));
     }
     let totals = pricing::price(&inputs, 0, settings.prices_include_tax).map_err(|e| match e {

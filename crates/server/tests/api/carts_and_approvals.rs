@@ -204,3 +204,63 @@ async fn pin_attempts_are_throttled_like_logins(app: TestApp) {
     assert_eq!(last, 429, "wrong PINs end in 429 like logins");
 }
 both_backends!(pin_attempts_are_throttled_like_logins);
+
+async fn returns_without_a_receipt_count_as_refunds(app: TestApp) {
+    let s = shop(&app).await;
+    let sid = app
+        .post("/api/v1/shifts", &s.manager, json!({"terminal": "desk", "openingFloat": 1000}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let back = json!({"clientRef": "ret-1", "reason": "broken seal", "lines": [{"barcode": "5449000000996", "quantity": 2}],
+                      "payments": [{"method": "cash", "amount": 357}]});
+    // A cashier needs a manager.
+    app.post("/api/v1/returns", &s.cashier, back.clone()).await.expect_error(403, "forbidden");
+    let mut wrong = back.clone();
+    wrong["payments"] = json!([{"method": "cash", "amount": 300}]);
+    let res = app.post("/api/v1/returns", &s.manager, wrong).await;
+    res.expect_error(400, "invalid_input");
+    assert_eq!(res.field(), "payments");
+    // 2 × 150 + 19 % tax (57), at the catalog's price.
+    let done = app.post("/api/v1/returns", &s.manager, back.clone()).await.expect(201);
+    assert_eq!(done["total"], 357);
+    assert_eq!(done["shiftId"], sid);
+    assert_eq!(app.post("/api/v1/returns", &s.manager, back.clone()).await.expect(200)["id"], done["id"]);
+    let mut other = back.clone();
+    other["reason"] = json!("something else");
+    app.post("/api/v1/returns", &s.manager, other).await.expect_error(409, "idempotency_mismatch");
+    let product = app.get("/api/v1/products?q=cola", &s.admin).await.expect(200);
+    assert_eq!(product["items"][0]["stock"], 102, "restocked");
+
+    // A cashier with a manager's approval; a given price; not restocked.
+    let approval = app
+        .post(
+            "/api/v1/approvals",
+            &s.cashier,
+            json!({"action": "return", "email": "boss@a.test", "password": crate::helpers::PASSWORD}),
+        )
+        .await
+        .expect(201)["approval"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cheap = json!({"reason": "goodwill", "restock": false, "lines": [{"barcode": "5449000000996", "price": 100}],
+                       "payments": [{"method": "card", "amount": 119}]});
+    let approved = post_with_approval(&app, "/api/v1/returns", &s.cashier, &approval, cheap).await.expect(201);
+    assert!(!approved["approvedBy"].is_null());
+    assert!(approved["shiftId"].is_null(), "the cashier has no shift open");
+
+    let daily = app.get("/api/v1/reports/daily", &s.manager).await.expect(200);
+    assert_eq!(daily["refunds"], 357 + 119);
+    assert_eq!(daily["byPaymentMethod"]["cash"], -357);
+    assert_eq!(daily["byPaymentMethod"]["card"], -119);
+    let x = app.get(&format!("/api/v1/shifts/{sid}/report"), &s.manager).await.expect(200);
+    assert_eq!(x["figures"]["refunds"], json!({"count": 1, "total": 357}));
+    assert_eq!(x["figures"]["cash"]["expected"], 1000 - 357);
+    let id = done["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/api/v1/returns/{id}"), &s.cashier).await.expect(200)["total"], 357);
+    app.get(&format!("/api/v1/returns/{id}"), &s.other_admin).await.expect_error(404, "not_found");
+}
+both_backends!(returns_without_a_receipt_count_as_refunds);

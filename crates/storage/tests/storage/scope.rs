@@ -30,6 +30,9 @@ const STORE_TABLES: &[&str] = &[
     "cash_movements",
     "parked_carts",
     "approvals",
+    "returns",
+    "return_lines",
+    "return_payouts",
 ];
 
 fn sources() -> Vec<(String, String)> {
