@@ -268,6 +268,9 @@ pub trait ImportRepo {
     async fn raise_invoice_counter(&self, store: &StoreId, at_least: i64) -> Result<i64>;
     /// What the store holds of imported data, for `--verify`.
     async fn imported_totals(&self, store: &StoreId) -> Result<ImportedTotals>;
+    /// The store's active admins (imported or not): a store with none needs one given
+    /// (`make_store_admin`).
+    async fn active_admins(&self, store: &StoreId) -> Result<i64>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -780,6 +783,9 @@ const COUNT_SALE_LINES: &str = "SELECT COUNT(*) FROM sale_lines l JOIN sales s O
 const SUM_PAYMENTS: &str = "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments \
      WHERE store_id = $1 AND legacy_id IS NOT NULL";
 
+const COUNT_ACTIVE_ADMINS: &str =
+    "SELECT COUNT(*) FROM users WHERE store_id = $1 AND role = 'admin' AND active AND deleted_at IS NULL";
+
 /// Runs one of the batch's statements when it has rows; returns the rows inserted.
 macro_rules! write_rows {
     ($tx:expr, $sql:expr, $store:expr, $rows:expr) => {{
@@ -983,6 +989,13 @@ macro_rules! impl_import_repo {
                 (t.payments, t.payments_amount) = payments;
                 tx.commit().await?;
                 Ok(t)
+            }
+
+            async fn active_admins(&self, store: &StoreId) -> Result<i64> {
+                let mut tx = self.scoped(store, false).await?;
+                let n: i64 = sqlx::query_scalar(COUNT_ACTIVE_ADMINS).bind(store.as_str()).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(n)
             }
         }
     };

@@ -44,7 +44,7 @@ pub use sales::{
 };
 pub use search::{SearchCatalog, SearchEntry, SearchRepo};
 pub use tills_domain::StoreId;
-pub use users::{NewUser, UserChanges, UserRecord, UserRepo};
+pub use users::{NewStoreAdmin, NewUser, UserChanges, UserRecord, UserRepo};
 
 /// Everything Tills keeps. The app state holds an `Arc<dyn Store>`.
 pub trait Store:

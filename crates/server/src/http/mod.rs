@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/stores", post(platform::create_store).get(platform::list_stores))
         .route("/admin/stores/{id}", get(platform::get_store).patch(platform::patch_store))
         .route("/admin/stores/{id}/token", post(platform::support_token))
+        .route("/admin/stores/{id}/admins", post(platform::create_store_admin))
         .route("/store", get(store::get).patch(store::patch))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get).patch(users::patch).delete(users::delete))

@@ -134,6 +134,14 @@ pub async fn cli(url: &str, args: ImportLegacyArgs) -> anyhow::Result<()> {
         r.timings.read, r.timings.convert, r.timings.write, r.timings.verify
     );
     println!("{}", store_table(&r.stores));
+    if !r.stores_without_admin.is_empty() {
+        println!(
+            "{} stores have no active admin (their users log in and sell; give each an admin with \
+             `tills admin create-store-admin --store S --email E`): {}",
+            r.stores_without_admin.len(),
+            r.stores_without_admin.join(", ")
+        );
+    }
     if let Some(path) = &out.report_path {
         println!("report: {}", path.display());
     }
@@ -713,6 +721,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
             collections: BTreeMap::new(),
             inserted: ImportWritten::default(),
             cache_invalidated: false,
+            active_admins: None,
         };
         store_entries.extend(converted.entries.iter().cloned());
         for kind in Kind::ALL {
@@ -830,6 +839,16 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         }
     }
 
+    // Stores that have no admin to manage them (their legacy users are all cashiers).
+    if !args.dry_run {
+        for s in summaries.iter_mut() {
+            let store = StoreId::parse(&s.store_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+            s.active_admins = Some(db.active_admins(&store).await?);
+        }
+    }
+    let stores_without_admin =
+        summaries.iter().filter(|s| s.active_admins == Some(0)).map(|s| s.store_id.clone()).collect();
+
     let verifying = Instant::now();
     let verify = if args.verify {
         // What the report explains, per store and kind: (documents, money).
@@ -901,6 +920,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         skipped,
         altered,
         stores: summaries,
+        stores_without_admin,
         entries,
         verify,
     };

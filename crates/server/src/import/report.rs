@@ -142,6 +142,10 @@ pub struct StoreSummary {
     /// Rows this run inserted (0 everywhere on a second run).
     pub inserted: ImportWritten,
     pub cache_invalidated: bool,
+    /// Its active admins after the run (not read by a dry run). A store with none works (its
+    /// cashiers log in and sell) but needs an admin given: `tills admin create-store-admin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_admins: Option<i64>,
 }
 
 /// Seconds spent reading the dump, converting, writing to the database, verifying.
@@ -184,6 +188,8 @@ pub struct Report {
     pub skipped: u64,
     pub altered: u64,
     pub stores: Vec<StoreSummary>,
+    /// Imported stores that have no active admin (see `activeAdmins`).
+    pub stores_without_admin: Vec<String>,
     pub entries: Vec<Entry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<Vec<VerifyRow>>,

@@ -723,6 +723,7 @@ async fn imports_every_trap(app: TestApp) {
     );
     let stores: Vec<&str> = out.report.stores.iter().map(|s| s.store_id.as_str()).collect();
     assert_eq!(stores.len(), 20);
+    assert!(out.report.stores_without_admin.is_empty(), "every generated store has a legacy admin");
     assert!(out.report.stores.iter().filter(|s| s.created).count() == 19, "alpha existed already");
 
     // Legacy users log in with their old password, which is then rehashed to argon2id.
@@ -1117,3 +1118,132 @@ fn write_a_benchmark_dump() {
     std::fs::copy(dump.store_map(), target.join("stores.csv")).unwrap();
     eprintln!("{} documents in {}", dump.documents(), target.display());
 }
+
+/// A legacy store whose only user is a cashier (the legacy system kept its owners elsewhere):
+/// the cashier logs in with the legacy password (bcrypt, accepted and rehashed to argon2id at
+/// that login) and sells at once; the store has no admin, and the last-admin rule does not stand
+/// in the way of a change that removes none.
+async fn a_store_of_cashiers_sells(app: TestApp) {
+    let dir = TempDir::new();
+    let db_dir = dir.path.join("dump").join("pos1");
+    let mut ids = Ids { counter: 0 };
+    let product = ids.next(EPOCH);
+    write_collection(
+        &db_dir,
+        "Solo_products",
+        &[doc! {"_id": product, "name": "Bread", "barcode": "4000000000017", "price": 2.5, "taxRate": 7,
+        "stock": 10, "status": "active", "createdAt": date(EPOCH)}],
+        Fmt::Bson,
+    );
+    let password = "legacy cashier secret";
+    let hash = bcrypt::hash_with_salt(password, 4, [3; 16]).unwrap().format_for_version(bcrypt::Version::TwoA);
+    write_collection(
+        &db_dir,
+        "users",
+        &[doc! {"_id": ids.next(EPOCH), "storeId": "Solo", "email": "till@solo.legacy", "name": "Till",
+        "role": "cashier", "password": hash, "active": true, "createdAt": date(EPOCH)}],
+        Fmt::Relaxed,
+    );
+    let started = Instant::now();
+    let args = ImportLegacyArgs {
+        create_stores: true,
+        verify: true,
+        report: Some(dir.path.join("solo.json")),
+        ..ImportLegacyArgs::new(dir.path.join("dump"))
+    };
+    let out = import::run(app.store.clone(), &args, false).await.unwrap();
+    assert_eq!(out.verified, Some(true));
+    assert_eq!(out.report.stores_without_admin, ["solo"], "the report lists the store without an admin");
+    assert_eq!(out.report.stores[0].active_admins, Some(0));
+
+    let cashier = app.login(Some("solo"), "till@solo.legacy", password).await;
+    let user = app
+        .store
+        .find_user_by_email(&sid("solo"), &tills_domain::Email::parse("till@solo.legacy").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.password_hash.starts_with("$argon2id$"), "rehashed at the first login");
+    let bread = app.get(&scan("4000000000017".into()), &cashier).await.expect(200);
+    assert_eq!(bread["product"]["price"], 250);
+    let sale = json!({"lines": [{"productId": bread["product"]["id"], "quantity": 2}],
+                      "payments": [{"method": "cash", "amount": 1000}]});
+    let sold = app.post("/api/v1/sales", &cashier, sale).await.expect(201);
+    assert_eq!(sold["total"], 535, "2 × 2.50 and 7 % tax on top (created stores price without tax)");
+    assert!(started.elapsed() < Duration::from_secs(60), "sells within a minute of the import");
+    // The rehashed password works again; so does changing it.
+    let cashier = app.login(Some("solo"), "till@solo.legacy", password).await;
+    app.post(
+        "/api/v1/auth/password",
+        &cashier,
+        json!({"currentPassword": password, "newPassword": "a new cashier secret"}),
+    )
+    .await
+    .expect(204);
+    app.login(Some("solo"), "till@solo.legacy", "a new cashier secret").await;
+
+    // The platform admin gives the store an admin: a new user, or an existing one promoted.
+    let platform = app.platform_token().await;
+    let url = "/api/v1/admin/stores/solo/admins";
+    app.post(url, &platform, json!({"email": "owner@solo.example"})).await.expect_error(400, "invalid_input");
+    let res = app.post(url, &platform, json!({"email": "not an email", "password": "owner secret 1"})).await;
+    res.expect_error(400, "invalid_input");
+    assert_eq!(res.field(), "email");
+    let res = app.post(url, &platform, json!({"email": "owner@solo.example", "password": "short"})).await;
+    assert_eq!(res.field(), "password");
+    app.post(url, &cashier, json!({"email": "owner@solo.example", "password": "owner secret 1"}))
+        .await
+        .expect_error(403, "forbidden");
+    app.post(
+        "/api/v1/admin/stores/nowhere/admins",
+        &platform,
+        json!({"email": "a@b.example", "password": "owner secret 1"}),
+    )
+    .await
+    .expect_error(404, "not_found");
+    let owner = app
+        .post(url, &platform, json!({"email": "Owner@Solo.example", "name": "Olga", "password": "owner secret 1"}))
+        .await
+        .expect(201);
+    assert_eq!(
+        (owner["role"].as_str(), owner["name"].as_str(), owner["active"].as_bool()),
+        (Some("admin"), Some("Olga"), Some(true))
+    );
+    let admin = app.login(Some("solo"), "owner@solo.example", "owner secret 1").await;
+    let users = app.get("/api/v1/users", &admin).await.expect(200);
+    assert_eq!(users["items"].as_array().unwrap().len(), 2, "{users}");
+    let audit = app.get("/api/v1/audit?action=store.admin", &admin).await.expect(200);
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+    // The legacy cashier promoted (keeping its password), with `tills admin create-store-admin`.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tills"))
+        .args(["admin", "create-store-admin", "--store", "solo", "--email", "till@solo.legacy"])
+        .env("DATABASE_URL", &app.db.url)
+        .env("RUST_LOG", "warn")
+        .env_remove("TILLS_ADMIN_PASSWORD")
+        .output()
+        .expect("run tills admin create-store-admin");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("now an active admin"), "{out:?}");
+    let till = app.login(Some("solo"), "till@solo.legacy", "a new cashier secret").await;
+    // Another process changed the role: the server may remember the old one for up to 4 s.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    loop {
+        let me = app.get("/api/v1/auth/me", &till).await;
+        if me.status == 200 {
+            assert_eq!(me.body["role"], "admin");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:?}", me.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Unknown stores and new users without a password are refused with a clear message.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tills"))
+        .args(["admin", "create-store-admin", "--store", "solo", "--email", "new@solo.example"])
+        .env("DATABASE_URL", &app.db.url)
+        .env_remove("TILLS_ADMIN_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--password"), "{out:?}");
+}
+crate::both_backends!(a_store_of_cashiers_sells);
