@@ -58,7 +58,7 @@ pub enum Command {
     /// Drive a running Tills with scans, searches and sales; report throughput and latency.
     Bench(crate::bench::BenchArgs),
     /// Import a legacy MongoDB dump (mongodump or mongoexport) into Tills; see docs/migration.md.
-    ImportLegacy(crate::import::ImportLegacyArgs),
+    ImportLegacy(crate::import::ImportLegacyCli),
     /// Platform administration.
     Admin {
         #[command(subcommand)]

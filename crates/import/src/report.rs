@@ -215,3 +215,27 @@ pub fn verify_table(rows: &[VerifyRow]) -> String {
     }
     out
 }
+
+/// Prints one line per store: its documents and what became of them.
+pub fn store_table(stores: &[StoreSummary]) -> String {
+    let mut out = format!(
+        "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10}\n",
+        "store", "created", "documents", "skipped", "altered", "inserted", "invoice#"
+    );
+    for s in stores {
+        let docs: u64 = s.collections.values().map(|k| k.source).sum();
+        let skipped: u64 = s.collections.values().map(|k| k.skipped).sum();
+        let altered: u64 = s.collections.values().map(|k| k.altered).sum();
+        out.push_str(&format!(
+            "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10}\n",
+            s.store_id,
+            if s.created { "yes" } else { "no" },
+            docs,
+            skipped,
+            altered,
+            s.inserted.total(),
+            s.invoice_counter.map(|n| n.to_string()).unwrap_or_default()
+        ));
+    }
+    out
+}

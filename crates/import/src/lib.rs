@@ -19,25 +19,31 @@
 
 pub mod convert;
 pub mod decimal;
+#[cfg(feature = "generate")]
+pub mod generate;
+mod layout;
+mod progress;
 pub mod read;
 pub mod report;
+mod write;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bson::Bson;
 use tills_domain::{Currency, StoreId};
-use tills_storage::{ExistingKeys, ImportBatch, ImportWritten, NewStore, PoolConfig, Store};
+use tills_storage::{ExistingKeys, ImportWritten, NewStore, Store};
 
 use self::convert::{Converted, LegacyDoc, StoreInput};
+use self::layout::{Part, Plan, read_store_map, split_collection};
+use self::progress::Progress;
 use self::read::SourceFile;
 use self::report::{Action, Entry, Kind, KindStats, Reason, Report, StoreSummary, Timings, VerifyRow};
-use crate::cache::{CacheConfig, ProductCache, RedisConfig};
+use self::write::{Brake, Inflight, finish, write_store};
 
 /// `tills import-legacy`'s flags.
 #[derive(clap::Args, Debug, Clone)]
@@ -65,9 +71,6 @@ pub struct ImportLegacyArgs {
     /// Where to write the JSON report (default: import-report-<time>.json here).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Redis, to invalidate the imported stores' cached products.
-    #[arg(long, env = "REDIS_URL")]
-    pub redis_url: Option<String>,
     /// Documents per transaction.
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
@@ -94,7 +97,6 @@ impl ImportLegacyArgs {
             dry_run: false,
             verify: false,
             report: None,
-            redis_url: None,
             batch_size: 1000,
             jobs: 3,
             stop_after_batches: None,
@@ -113,245 +115,11 @@ pub struct Outcome {
     pub report_path: Option<PathBuf>,
 }
 
-/// The command: connects, imports, prints, writes the report.
-pub async fn cli(url: &str, args: ImportLegacyArgs) -> anyhow::Result<()> {
-    let pool = PoolConfig { max_connections: (args.jobs as u32).max(1) + 2, acquire_timeout: Duration::from_secs(30) };
-    let db = tills_storage::connect(url, &pool).await.context("opening the database")?;
-    let out = run(db, &args, true).await?;
-    let r = &out.report;
-    println!(
-        "{}{} documents in {:.1} s: {:.0} documents/s; {} rows inserted, {} documents skipped, {} altered (see the report)",
-        if r.dry_run { "dry run, nothing written: " } else { "" },
-        r.documents,
-        r.seconds,
-        r.documents_per_second,
-        r.rows_inserted,
-        r.skipped,
-        r.altered
-    );
-    println!(
-        "time: reading {:.1} s, converting {:.1} s, writing {:.1} s, verifying {:.1} s",
-        r.timings.read, r.timings.convert, r.timings.write, r.timings.verify
-    );
-    println!("{}", store_table(&r.stores));
-    if !r.stores_without_admin.is_empty() {
-        println!(
-            "{} stores have no active admin (their users log in and sell; give each an admin with \
-             `tills admin create-store-admin --store S --email E`): {}",
-            r.stores_without_admin.len(),
-            r.stores_without_admin.join(", ")
-        );
-    }
-    if let Some(path) = &out.report_path {
-        println!("report: {}", path.display());
-    }
-    if let Some(rows) = &r.verify {
-        println!("{}", report::verify_table(rows));
-        if out.verified == Some(false) {
-            bail!("--verify: source and target differ where the report explains nothing (rows marked DIFFERENT)");
-        }
-        println!("verify: every difference between source and target is explained by the report");
-    }
-    Ok(())
-}
-
-fn store_table(stores: &[StoreSummary]) -> String {
-    let mut out = format!(
-        "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10}\n",
-        "store", "created", "documents", "skipped", "altered", "inserted", "invoice#"
-    );
-    for s in stores {
-        let docs: u64 = s.collections.values().map(|k| k.source).sum();
-        let skipped: u64 = s.collections.values().map(|k| k.skipped).sum();
-        let altered: u64 = s.collections.values().map(|k| k.altered).sum();
-        out.push_str(&format!(
-            "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10}\n",
-            s.store_id,
-            if s.created { "yes" } else { "no" },
-            docs,
-            skipped,
-            altered,
-            s.inserted.total(),
-            s.invoice_counter.map(|n| n.to_string()).unwrap_or_default()
-        ));
-    }
-    out
-}
-
-/// A line of `--store-map`.
-#[derive(Debug, Clone, Default)]
-struct MapLine {
-    store: Option<StoreId>,
-    name: Option<String>,
-    currency: Option<String>,
-    timezone: Option<String>,
-    invoice_prefix: Option<String>,
-}
-
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match (ch, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur).trim().to_owned()),
-            _ => cur.push(ch),
-        }
-    }
-    out.push(cur.trim().to_owned());
-    out
-}
-
-fn read_store_map(path: &Path) -> anyhow::Result<HashMap<String, MapLine>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut map = HashMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim().trim_start_matches('\u{feff}');
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let f = csv_fields(line);
-        if n == 0 && f[0].eq_ignore_ascii_case("prefix") {
-            continue;
-        }
-        let get = |i: usize| f.get(i).filter(|s| !s.is_empty()).cloned();
-        let prefix = get(0).with_context(|| format!("{}:{}: no prefix", path.display(), n + 1))?;
-        let store = match get(1) {
-            Some(s) => Some(
-                StoreId::parse(&s).map_err(|e| anyhow::anyhow!("{}:{}: storeId {s:?}: {e}", path.display(), n + 1))?,
-            ),
-            None => None,
-        };
-        if let Some(c) = get(3) {
-            Currency::parse(&c).map_err(|e| anyhow::anyhow!("{}:{}: currency {c:?}: {e}", path.display(), n + 1))?;
-        }
-        map.insert(
-            prefix.to_lowercase(),
-            MapLine { store, name: get(2), currency: get(3), timezone: get(4), invoice_prefix: get(5) },
-        );
-    }
-    Ok(map)
-}
-
-/// The legacy collection kinds, by the suffix of `{prefix}_{suffix}`.
-fn split_collection(name: &str) -> Option<(&str, Kind)> {
-    let (prefix, suffix) = name.rsplit_once('_')?;
-    let kind = match suffix.to_ascii_lowercase().as_str() {
-        "products" => Kind::Products,
-        "customers" => Kind::Customers,
-        "categories" => Kind::Categories,
-        "brands" => Kind::Brands,
-        "units" => Kind::Units,
-        "sales" => Kind::Sales,
-        "payments" => Kind::Payments,
-        _ => return None,
-    };
-    (!prefix.is_empty()).then_some((prefix, kind))
-}
-
-/// One legacy store folded into a Tills store.
-#[derive(Debug, Clone)]
-struct Part {
-    db: usize,
-    prefix: String,
-    files: BTreeMap<Kind, (String, SourceFile)>,
-}
-
-#[derive(Debug, Default)]
-struct Plan {
-    parts: Vec<Part>,
-    /// Source documents, for the progress bar.
-    documents: u64,
-}
-
 /// What the source holds per store and kind, read straight from the documents (for --verify).
 #[derive(Debug, Clone, Copy, Default)]
 struct SourceStats {
     count: i64,
     money: i64,
-}
-
-/// Progress: a bar on a terminal, a line a second otherwise (logs, tests).
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    done: AtomicU64,
-    total: u64,
-    started: Instant,
-    last_line: Mutex<Instant>,
-    lines: bool,
-}
-
-impl Progress {
-    fn new(total: u64, show: bool) -> Progress {
-        let terminal = show && std::io::stderr().is_terminal();
-        let bar = terminal.then(|| {
-            let bar = indicatif::ProgressBar::new(total);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} documents ({per_sec}, eta {eta}) {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
-        Progress {
-            bar,
-            done: AtomicU64::new(0),
-            total,
-            started: Instant::now(),
-            last_line: Mutex::new(Instant::now()),
-            lines: show && !terminal,
-        }
-    }
-
-    fn message(&self, msg: String) {
-        if let Some(b) = &self.bar {
-            b.set_message(msg);
-        }
-    }
-
-    fn set(&self, done: u64) {
-        self.done.store(done, Ordering::Relaxed);
-        self.show(done);
-    }
-
-    /// Adds `n`, up to `cap` (a store's rows may outnumber its documents: shared categories
-    /// are copied into every store that uses them).
-    fn inc(&self, n: u64, cap: u64) {
-        let before = self.done.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| Some((d + n).min(cap.max(d))));
-        let before = before.unwrap_or_else(|d| d);
-        self.show((before + n).min(cap.max(before)));
-    }
-
-    fn show(&self, done: u64) {
-        if let Some(b) = &self.bar {
-            b.set_position(done);
-        }
-        if self.lines {
-            let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
-            if last.elapsed() >= Duration::from_secs(1) || done >= self.total {
-                *last = Instant::now();
-                eprintln!(
-                    "progress: {done}/{} documents, {:.0} documents/s",
-                    self.total,
-                    done as f64 / self.started.elapsed().as_secs_f64().max(1e-3)
-                );
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish();
-        }
-    }
 }
 
 /// Runs `f`, adding the seconds it took to `total`.
@@ -362,15 +130,22 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// Stops a run after K batches (testing), or pauses after each.
-struct Brake {
-    stop_after: Option<u64>,
-    pause: Option<Duration>,
-    batches: AtomicU64,
+/// The deployment's product cache, as the importer needs it: it runs as a process of its own,
+/// so the caller (the server's `tills import-legacy`) hands it the server's cache.
+#[async_trait::async_trait]
+pub trait ProductCacheHook: Send + Sync {
+    /// Drops every cached product of the store, on every instance.
+    async fn invalidate_store(&self, store: &StoreId);
 }
 
-/// Runs an import. `show_progress`: draw the bar (or lines) on stderr.
-pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: bool) -> anyhow::Result<Outcome> {
+/// Runs an import. `show_progress`: draw the bar (or lines) on stderr. `cache`: the product
+/// cache to invalidate for the stores whose catalog the run wrote.
+pub async fn run(
+    db: Arc<dyn Store>,
+    args: &ImportLegacyArgs,
+    show_progress: bool,
+    cache: Option<&dyn ProductCacheHook>,
+) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let currency = Currency::parse(&args.currency).map_err(|e| anyhow::anyhow!("--currency: {e}"))?;
@@ -824,15 +599,12 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         }
     }
 
-    // Cached products of the imported stores.
+    // Cached products of the imported stores, on every instance of the deployment.
     if !args.dry_run
-        && !touched.is_empty()
-        && let Some(url) = args.redis_url.as_deref().filter(|u| !u.trim().is_empty())
+        && let Some(cache) = cache
     {
-        let config = CacheConfig { redis: Some(RedisConfig::new(url.trim())), ..CacheConfig::default() };
-        let cache = ProductCache::new(db.clone(), &config).map_err(|e| anyhow::anyhow!(e))?;
         for store in &touched {
-            cache.invalidate_store_products(store).await;
+            cache.invalidate_store(store).await;
         }
         for s in summaries.iter_mut() {
             s.cache_invalidated = touched.iter().any(|t| t.as_str() == s.store_id);
@@ -1037,174 +809,4 @@ fn prepare(
     let converting = Instant::now();
     let converted = convert::convert(&store, decimals, &input, &existing);
     Ok(Prepared { converted, sources, unreadable, read_seconds, convert_seconds: converting.elapsed().as_secs_f64() })
-}
-
-/// A store whose batches are being written.
-struct Inflight {
-    store: StoreId,
-    summary: StoreSummary,
-    max_seq: Option<i64>,
-    /// Documents done once it is written.
-    end: u64,
-    task: tokio::task::JoinHandle<(Result<ImportWritten, WriteError>, f64)>,
-}
-
-/// Waits for a store's batches, then raises its invoice counter. Returns (its summary, whether
-/// the run stopped) and the documents done.
-async fn finish(
-    f: Inflight,
-    db: &Arc<dyn Store>,
-    timings: &mut Timings,
-    inserted: &mut ImportWritten,
-    touched: &mut Vec<StoreId>,
-) -> anyhow::Result<((StoreSummary, bool), u64)> {
-    let Inflight { store, mut summary, max_seq, end, task } = f;
-    let (result, seconds) = task.await.map_err(|e| anyhow::anyhow!("writing store {store}: {e}"))?;
-    timings.write += seconds;
-    match result {
-        Ok(written) => {
-            summary.inserted = written;
-            inserted.add(&written);
-            if let Some(n) = max_seq {
-                summary.invoice_counter = Some(db.raise_invoice_counter(&store, n).await?);
-            }
-            touched.push(store);
-            Ok(((summary, false), end))
-        }
-        Err(WriteError::Stopped(written)) => {
-            summary.inserted = written;
-            inserted.add(&written);
-            Ok(((summary, true), end))
-        }
-        Err(WriteError::Failed(e)) => Err(e.context(format!("importing store {store}"))),
-    }
-}
-
-enum WriteError {
-    /// `--stop-after-batches` was reached (testing): what was written so far.
-    Stopped(ImportWritten),
-    Failed(anyhow::Error),
-}
-
-/// Writes a store's rows: phase by phase (a phase's rows only refer to earlier phases), the
-/// batches of one phase `--jobs` at a time.
-async fn write_store(
-    db: &Arc<dyn Store>,
-    store: &StoreId,
-    c: Converted,
-    (size, jobs): (usize, usize),
-    (progress, cap): (&Progress, u64),
-    brake: &Arc<Brake>,
-) -> Result<ImportWritten, WriteError> {
-    let size = size.max(1);
-    fn split<T>(rows: Vec<T>, size: usize) -> Vec<Vec<T>> {
-        let mut out = Vec::new();
-        let mut it = rows.into_iter().peekable();
-        while it.peek().is_some() {
-            out.push(it.by_ref().take(size).collect());
-        }
-        out
-    }
-    // Categories refer to their parents (placed first): one batch at a time, in order.
-    let phases: Vec<(Vec<ImportBatch>, usize)> = vec![
-        (
-            split(c.categories, size)
-                .into_iter()
-                .map(|categories| ImportBatch { categories, ..Default::default() })
-                .collect(),
-            1,
-        ),
-        (
-            split(c.brands, size)
-                .into_iter()
-                .map(|brands| ImportBatch { brands, ..Default::default() })
-                .chain(split(c.units, size).into_iter().map(|units| ImportBatch { units, ..Default::default() }))
-                .collect(),
-            jobs,
-        ),
-        (
-            split(c.products, size)
-                .into_iter()
-                .map(|products| ImportBatch { products, ..Default::default() })
-                .collect(),
-            jobs,
-        ),
-        (
-            split(c.customers, size)
-                .into_iter()
-                .map(|customers| ImportBatch { customers, ..Default::default() })
-                .chain(split(c.users, size).into_iter().map(|users| ImportBatch { users, ..Default::default() }))
-                .collect(),
-            jobs,
-        ),
-        (split(c.sales, size).into_iter().map(|sales| ImportBatch { sales, ..Default::default() }).collect(), jobs),
-        (
-            split(c.payments, size)
-                .into_iter()
-                .map(|payments| ImportBatch { payments, ..Default::default() })
-                .collect(),
-            jobs,
-        ),
-    ];
-    let mut written = ImportWritten::default();
-    for (batches, jobs) in phases {
-        let mut set = tokio::task::JoinSet::new();
-        let mut queue = batches.into_iter();
-        let mut failure: Option<WriteError> = None;
-        loop {
-            while failure.is_none() && set.len() < jobs.max(1) {
-                let Some(batch) = queue.next() else { break };
-                if brake.stop_after.is_some_and(|k| brake.batches.load(Ordering::SeqCst) >= k) {
-                    failure = Some(WriteError::Stopped(written));
-                    break;
-                }
-                brake.batches.fetch_add(1, Ordering::SeqCst);
-                let db = db.clone();
-                let store = store.clone();
-                let brake = brake.clone();
-                set.spawn(async move {
-                    let docs = legacy_documents(&batch);
-                    let r = db.import_batch(&store, &batch).await;
-                    if let Some(p) = brake.pause {
-                        tokio::time::sleep(p).await;
-                    }
-                    r.map(|w| (w, docs))
-                });
-            }
-            let Some(joined) = set.join_next().await else { break };
-            match joined {
-                Ok(Ok((w, docs))) => {
-                    written.add(&w);
-                    progress.inc(docs, cap);
-                }
-                Ok(Err(e)) => {
-                    failure.get_or_insert(WriteError::Failed(anyhow::Error::new(e).context("writing a batch")));
-                }
-                Err(e) => {
-                    failure.get_or_insert(WriteError::Failed(anyhow::anyhow!("a batch task failed: {e}")));
-                }
-            }
-        }
-        if let Some(f) = failure {
-            return Err(match f {
-                WriteError::Stopped(_) => WriteError::Stopped(written),
-                other => other,
-            });
-        }
-    }
-    Ok(written)
-}
-
-/// The legacy documents a batch carries (rows the importer created, such as a pack's unit, do
-/// not count).
-fn legacy_documents(b: &ImportBatch) -> u64 {
-    let named = |v: &[tills_storage::ImportNamed]| v.iter().filter(|r| r.legacy_id.is_some()).count();
-    (named(&b.categories)
-        + named(&b.brands)
-        + named(&b.units)
-        + b.products.len()
-        + b.customers.len()
-        + b.users.len()
-        + b.sales.len()
-        + b.payments.len()) as u64
 }
