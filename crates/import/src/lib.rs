@@ -19,6 +19,7 @@
 
 pub mod convert;
 pub mod decimal;
+mod delta;
 #[cfg(feature = "generate")]
 pub mod generate;
 mod layout;
@@ -27,7 +28,7 @@ pub mod read;
 pub mod report;
 mod write;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,14 +37,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use bson::Bson;
 use tills_domain::{Currency, StoreId};
-use tills_storage::{ExistingKeys, ImportWritten, NewStore, Store};
+use tills_storage::{ExistingKeys, ImportState, ImportWritten, NewStore, Store};
 
 use self::convert::{Converted, LegacyDoc, StoreInput};
+use self::delta::{Delta, Origins};
 use self::layout::{Part, Plan, read_store_map, split_collection};
 use self::progress::Progress;
 use self::read::SourceFile;
 use self::report::{Action, Entry, Kind, KindStats, Reason, Report, StoreSummary, Timings, VerifyRow};
-use self::write::{Brake, Inflight, finish, write_store};
+use self::write::{Brake, WriteError, Written, write_store};
 
 /// `tills import-legacy`'s flags.
 #[derive(clap::Args, Debug, Clone)]
@@ -78,6 +80,10 @@ pub struct ImportLegacyArgs {
     /// development machine; SQLite writes one at a time whatever this says).
     #[arg(long, default_value_t = 3)]
     pub jobs: usize,
+    /// Only this store (its Tills id or its legacy prefix, any case); repeat for more. Other
+    /// stores' data, cached products and invoice counters are not touched.
+    #[arg(long = "store", value_name = "STORE")]
+    pub stores: Vec<String>,
     /// Testing: stop (as if killed) after this many batches.
     #[arg(long, hide = true)]
     pub stop_after_batches: Option<u64>,
@@ -99,6 +105,7 @@ impl ImportLegacyArgs {
             report: None,
             batch_size: 1000,
             jobs: 3,
+            stores: Vec::new(),
             stop_after_batches: None,
             pause_after_batch_ms: None,
         }
@@ -256,7 +263,6 @@ pub async fn run(
         db_prefixes.push(prefixes);
     }
 
-    let progress = Arc::new(Progress::new(total_documents, show_progress));
     let mut timings = Timings::default();
     let brake = Arc::new(Brake {
         stop_after: args.stop_after_batches,
@@ -374,6 +380,38 @@ pub async fn run(
         }
     }
 
+    // --store: only these stores, by Tills id or legacy prefix (any case). The whole dump was
+    // read for shared categories and users, so that a store converts as in a run of all.
+    let selected: Option<BTreeSet<StoreId>> = match args.stores.is_empty() {
+        true => None,
+        false => {
+            let mut set = BTreeSet::new();
+            for want in &args.stores {
+                let w = want.trim().to_lowercase();
+                let hits: Vec<StoreId> = plans
+                    .iter()
+                    .filter(|(id, plan)| id.as_str() == w || plan.parts.iter().any(|p| p.prefix.to_lowercase() == w))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                if hits.is_empty() {
+                    let known: Vec<&str> = plans.keys().take(12).map(StoreId::as_str).collect();
+                    bail!(
+                        "--store {want:?}: no store of the dump has this id or legacy prefix (its stores: {}{})",
+                        known.join(", "),
+                        if plans.len() > known.len() { ", …" } else { "" }
+                    );
+                }
+                set.extend(hits);
+            }
+            plans.retain(|id, _| set.contains(id));
+            entries.retain(|e| e.store.as_deref().is_some_and(|s| set.iter().any(|id| id.as_str() == s)));
+            total_documents = plans.values().map(|p| p.documents).sum::<u64>()
+                + set.iter().map(|s| store_users.get(s).map_or(0, |u| u.len() as u64)).sum::<u64>();
+            Some(set)
+        }
+    };
+    let progress = Arc::new(Progress::new(total_documents, show_progress));
+
     // Store by store.
     let mut summaries = Vec::new();
     let mut sources: HashMap<(StoreId, Kind), SourceStats> = HashMap::new();
@@ -382,7 +420,6 @@ pub async fn run(
     let mut done = 0u64;
     let mut inserted_total = ImportWritten::default();
     let mut stopped = false;
-    let mut touched = Vec::new();
     let mut inflight: Option<Inflight> = None;
     for (store, plan) in &plans {
         progress.message(store.to_string());
@@ -448,9 +485,12 @@ pub async fn run(
             }
         };
         // Read and convert the store's documents (off the async threads: meanwhile the previous
-        // store's batches are being written).
-        let existing =
-            if existing_store.is_some() { db.import_existing_keys(store).await? } else { ExistingKeys::default() };
+        // store's batches are being written), and classify them against what earlier runs wrote.
+        let (mut existing, state) = match existing_store {
+            Some(_) => (db.import_existing_keys(store).await?, db.import_state(store).await?),
+            None => (ExistingKeys::default(), ImportState::default()),
+        };
+        existing.held_by_tills = state.changed_in_tills.keys().copied().collect();
         let mut input = StoreInput::default();
         input.docs.insert(Kind::Categories, own_categories.remove(store).unwrap_or_default());
         input.docs.insert(Kind::Users, users);
@@ -469,10 +509,11 @@ pub async fn run(
             })
             .collect();
         let store_id = store.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare(store_id, decimals, input, files, existing))
+        let prepared = tokio::task::spawn_blocking(move || prepare(store_id, decimals, input, files, existing, state))
             .await
             .map_err(|e| anyhow::anyhow!("reading store {store}: {e}"))??;
-        let Prepared { converted, sources: store_sources, unreadable: bad, read_seconds, convert_seconds } = prepared;
+        let Prepared { converted, delta, sources: store_sources, unreadable: bad, read_seconds, convert_seconds } =
+            prepared;
         timings.read += read_seconds;
         timings.convert += convert_seconds;
         let mut store_entries: Vec<Entry> = Vec::new();
@@ -505,6 +546,7 @@ pub async fn run(
                 store_entries.iter().filter(|e| e.kind == Some(kind) && e.action == a).map(Entry::documents).sum()
             };
             let skipped = of_kind(Action::Skipped);
+            let counts = delta.counts.get(&kind).copied().unwrap_or_default();
             summary.collections.insert(
                 kind,
                 KindStats {
@@ -514,6 +556,9 @@ pub async fn run(
                     altered: converted.altered.get(&kind).copied().unwrap_or(0),
                     copied: of_kind(Action::Copied),
                     created: of_kind(Action::Created),
+                    unchanged: counts.unchanged,
+                    updated: counts.updated,
+                    kept: counts.kept,
                 },
             );
         }
@@ -527,6 +572,7 @@ pub async fn run(
         if args.dry_run {
             summary.invoice_counter = converted.max_invoice_seq;
             entries.extend(store_entries);
+            entries.extend(delta.entries);
             summaries.push(summary);
             done += store_documents;
             progress.set(done);
@@ -534,9 +580,11 @@ pub async fn run(
         }
         // The previous store's batches first: one store is written at a time.
         if let Some(previous) = inflight.take() {
-            let (summary, end) = finish(previous, &db, &mut timings, &mut inserted_total, &mut touched).await?;
-            stopped = summary.1;
-            summaries.push(summary.0);
+            let end = previous.end;
+            let (summary, halted) =
+                finish(previous, &db, &mut timings, &mut inserted_total, &mut entries, cache).await?;
+            stopped = halted;
+            summaries.push(summary);
             done = end;
             progress.set(done);
             if stopped {
@@ -557,22 +605,26 @@ pub async fn run(
         }
         entries.extend(store_entries);
         let end = done + store_documents;
+        // Documents settled without a write (unchanged, kept) are done already.
+        progress.inc(delta.settled, end);
         let max_seq = converted.max_invoice_seq;
+        let Delta { replace, entries: delta_entries, .. } = delta;
         let task = {
             let (db, store, progress, brake) = (db.clone(), store.clone(), progress.clone(), brake.clone());
             let (size, jobs) = (args.batch_size, args.jobs);
             tokio::spawn(async move {
                 let started = Instant::now();
-                let result = write_store(&db, &store, converted, (size, jobs), (&progress, end), &brake).await;
+                let result = write_store(&db, &store, converted, replace, (size, jobs), (&progress, end), &brake).await;
                 (result, started.elapsed().as_secs_f64())
             })
         };
-        inflight = Some(Inflight { store: store.clone(), summary, max_seq, end, task });
+        inflight = Some(Inflight { store: store.clone(), summary, delta_entries, max_seq, end, task });
     }
     if let Some(last) = inflight.take() {
-        let (summary, end) = finish(last, &db, &mut timings, &mut inserted_total, &mut touched).await?;
-        stopped = summary.1;
-        summaries.push(summary.0);
+        let end = last.end;
+        let (summary, halted) = finish(last, &db, &mut timings, &mut inserted_total, &mut entries, cache).await?;
+        stopped = halted;
+        summaries.push(summary);
         done = end;
         progress.set(done);
     }
@@ -581,8 +633,8 @@ pub async fn run(
     }
     progress.finish();
 
-    // Shared categories no store uses.
-    for (di, shared) in shared_categories.iter().enumerate() {
+    // Shared categories no store uses (a run of some stores cannot tell).
+    for (di, shared) in shared_categories.iter().enumerate().filter(|_| selected.is_none()) {
         let dbname = databases[di].name.as_str();
         for doc in shared {
             let key = doc.key();
@@ -596,18 +648,6 @@ pub async fn run(
                         .into(),
                 ));
             }
-        }
-    }
-
-    // Cached products of the imported stores, on every instance of the deployment.
-    if !args.dry_run
-        && let Some(cache) = cache
-    {
-        for store in &touched {
-            cache.invalidate_store(store).await;
-        }
-        for s in summaries.iter_mut() {
-            s.cache_invalidated = touched.iter().any(|t| t.as_str() == s.store_id);
         }
     }
 
@@ -628,10 +668,14 @@ pub async fn run(
         for e in &entries {
             let (Some(store), Some(kind)) = (e.store.as_deref(), e.kind) else { continue };
             let x = explained.entry((store, kind)).or_default();
-            x.0 += match e.action {
-                Action::Skipped => -(e.documents() as i64),
-                Action::Copied => e.documents() as i64,
-                Action::Altered | Action::Created => 0,
+            x.0 += match (e.action, e.reason) {
+                (Action::Skipped, _) => -(e.documents() as i64),
+                (Action::Copied, _) => e.documents() as i64,
+                // Imported before and still in Tills, though not in this dump (any more).
+                (Action::Kept, Reason::GoneFromSource) => e.documents() as i64,
+                // In this dump, gone from Tills.
+                (Action::Kept, Reason::DeletedInTills) => -(e.documents() as i64),
+                _ => 0,
             };
             x.1 += e.amount_delta.unwrap_or(0);
         }
@@ -677,7 +721,10 @@ pub async fn run(
 
     let seconds = started.elapsed().as_secs_f64();
     let skipped = entries.iter().filter(|e| e.action == Action::Skipped).map(Entry::documents).sum();
-    let altered = summaries.iter().flat_map(|s| s.collections.values()).map(|k| k.altered).sum();
+    let stats =
+        |f: fn(&KindStats) -> u64| -> u64 { summaries.iter().flat_map(|s| s.collections.values()).map(f).sum() };
+    let (altered, unchanged, updated, kept) =
+        (stats(|k| k.altered), stats(|k| k.unchanged), stats(|k| k.updated), stats(|k| k.kept));
     let report = Report {
         source: args.source.display().to_string(),
         backend: db.backend().to_owned(),
@@ -688,9 +735,14 @@ pub async fn run(
         documents: total_documents,
         documents_per_second: total_documents as f64 / seconds.max(1e-9),
         rows_inserted: inserted_total.total(),
+        rows_updated: inserted_total.updated,
         timings,
         skipped,
         altered,
+        unchanged,
+        updated,
+        kept,
+        selected_stores: selected.iter().flatten().map(ToString::to_string).collect(),
         stores: summaries,
         stores_without_admin,
         entries,
@@ -755,9 +807,12 @@ fn unreadable_entry(
     }
 }
 
-/// A store's documents, read and converted.
+/// A store's documents, read, converted and classified.
 struct Prepared {
+    /// The rows to insert.
     converted: Converted,
+    /// The rows to write over, and what became of the rest.
+    delta: Delta,
     /// What the source holds per kind (documents read; unreadable ones are added by the caller).
     sources: Vec<(Kind, SourceStats)>,
     unreadable: Vec<Entry>,
@@ -772,6 +827,7 @@ fn prepare(
     mut input: StoreInput,
     files: Vec<(Arc<str>, Kind, String, SourceFile)>,
     existing: ExistingKeys,
+    state: ImportState,
 ) -> anyhow::Result<Prepared> {
     let reading = Instant::now();
     let mut unreadable = Vec::new();
@@ -807,6 +863,89 @@ fn prepare(
         })
         .collect();
     let converting = Instant::now();
-    let converted = convert::convert(&store, decimals, &input, &existing);
-    Ok(Prepared { converted, sources, unreadable, read_seconds, convert_seconds: converting.elapsed().as_secs_f64() })
+    let mut converted = convert::convert(&store, decimals, &input, &existing);
+    // A store an earlier run imported: what changed since, and what did not.
+    let delta = if state.rows.is_empty() {
+        Delta::default()
+    } else {
+        let origins: Origins = input
+            .docs
+            .iter()
+            .flat_map(|(kind, docs)| {
+                docs.iter().map(|d| ((*kind, d.key()), (d.database.clone(), d.collection.clone())))
+            })
+            .chain(
+                input
+                    .shared_categories
+                    .iter()
+                    .map(|d| ((Kind::Categories, d.key()), (d.database.clone(), d.collection.clone()))),
+            )
+            .collect();
+        delta::classify(&store, &mut converted, &state, &origins)
+    };
+    let convert_seconds = converting.elapsed().as_secs_f64();
+    Ok(Prepared { converted, delta, sources, unreadable, read_seconds, convert_seconds })
+}
+
+/// A store whose batches are being written.
+struct Inflight {
+    store: StoreId,
+    summary: StoreSummary,
+    /// Its documents updated or kept (refused replacements turn from updated to kept).
+    delta_entries: Vec<Entry>,
+    max_seq: Option<i64>,
+    /// Documents done once it is written.
+    end: u64,
+    task: tokio::task::JoinHandle<(Result<Written, WriteError>, f64)>,
+}
+
+/// Waits for a store's batches, then raises its invoice counter and drops its cached products
+/// when its catalog changed. Returns its summary and whether the run stopped.
+async fn finish(
+    f: Inflight,
+    db: &Arc<dyn Store>,
+    timings: &mut Timings,
+    inserted: &mut ImportWritten,
+    entries: &mut Vec<Entry>,
+    cache: Option<&dyn ProductCacheHook>,
+) -> anyhow::Result<(StoreSummary, bool)> {
+    let Inflight { store, mut summary, mut delta_entries, max_seq, end: _, task } = f;
+    let (result, seconds) = task.await.map_err(|e| anyhow::anyhow!("writing store {store}: {e}"))?;
+    timings.write += seconds;
+    let (written, stopped) = match result {
+        Ok(w) => (w, false),
+        Err(WriteError::Stopped(w)) => (w, true),
+        Err(WriteError::Failed(e)) => return Err(e.context(format!("importing store {store}"))),
+    };
+    summary.inserted = written.rows;
+    inserted.add(&written.rows);
+    // Replacements the database refused: not written, the next run tries again.
+    for (kind, legacy_id, why) in &written.refused {
+        if let Some(e) = delta_entries
+            .iter_mut()
+            .find(|e| e.kind == Some(*kind) && e.action == Action::Updated && e.legacy_id.as_deref() == Some(legacy_id))
+        {
+            e.action = Action::Kept;
+            e.reason = Reason::NotWritten;
+            e.detail = format!(
+                "changed in the legacy system, but the change could not be written ({why}); Tills' row stays as it was"
+            );
+        }
+        if let Some(k) = summary.collections.get_mut(kind) {
+            k.updated = k.updated.saturating_sub(1);
+            k.kept += 1;
+        }
+    }
+    entries.extend(delta_entries);
+    if !stopped && let Some(n) = max_seq {
+        summary.invoice_counter = Some(db.raise_invoice_counter(&store, n).await?);
+    }
+    // Its cached products, on every instance of the deployment.
+    if written.catalog
+        && let Some(cache) = cache
+    {
+        cache.invalidate_store(&store).await;
+        summary.cache_invalidated = true;
+    }
+    Ok((summary, stopped))
 }

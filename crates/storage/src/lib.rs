@@ -29,8 +29,9 @@ pub use backend::{APP_ROLE, PgStore, PoolConfig, SqliteStore};
 pub use customers::{CustomerFilter, CustomerInput, CustomerRecord, CustomerRepo};
 pub use error::{Result, StorageError, UniqueKey};
 pub use import::{
-    ExistingKeys, ImportBatch, ImportCustomer, ImportNamed, ImportPayment, ImportProduct, ImportRepo, ImportSale,
-    ImportSaleLine, ImportUser, ImportWritten, ImportedTotals,
+    BatchMode, ExistingKeys, Fingerprint, ImportBatch, ImportCustomer, ImportKind, ImportNamed, ImportPayment,
+    ImportProduct, ImportRepo, ImportSale, ImportSaleLine, ImportState, ImportUser, ImportWritten, ImportedTotals,
+    TillsChange, TrackedRow,
 };
 pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};

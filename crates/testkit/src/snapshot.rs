@@ -12,11 +12,12 @@ use crate::{Backend, TestDb};
 /// Table → (rows, digest of the rows).
 pub type Snapshot = BTreeMap<String, (i64, String)>;
 
-/// Columns a snapshot leaves out: when a store was written, and how many statements changed a
-/// catalog (a catalog's version counts statements, which a resumed run splits differently; that
-/// the row exists is compared).
+/// Columns a snapshot leaves out: when a store was written or a row imported (the time of the
+/// run), and how many statements changed a catalog (a catalog's version counts statements,
+/// which a resumed run splits differently; that the row exists is compared).
 fn compared(table: &str, column: &str) -> bool {
     !(table == "stores" && (column == "created_at" || column == "updated_at"))
+        && !(table == "import_rows" && column == "imported_at")
         && !(table == "catalog_versions" && column == "version")
 }
 
@@ -75,6 +76,75 @@ impl TestDb {
                     let cols: Vec<String> =
                         cols.into_iter().filter(|c| compared(&t, c)).map(|c| format!("quote(\"{c}\")")).collect();
                     let sql = format!("SELECT {} FROM \"{t}\"", cols.join(" || ',' || "));
+                    let mut rows: Vec<String> =
+                        sqlx::query_scalar(AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("rows");
+                    rows.sort();
+                    let digest = hex::encode(Sha256::digest(rows.join("|").as_bytes()));
+                    out.insert(t, (rows.len() as i64, digest));
+                }
+            }
+        }
+        out
+    }
+
+    /// One store's rows of every table (the tables with a `store_id`, and its row of `stores`).
+    pub async fn store_snapshot(&self, store: &str) -> Snapshot {
+        let mut out = BTreeMap::new();
+        let quoted = store.replace('\'', "''");
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.columns WHERE table_schema = 'public' \
+                     AND column_name = 'store_id' ORDER BY 1",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .expect("tables");
+                for t in tables.into_iter().chain(["stores".to_owned()]) {
+                    let filter = if t == "stores" { "id" } else { "store_id" };
+                    let cols: Vec<String> = sqlx::query_scalar(
+                        "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'public' \
+                         AND table_name = $1 ORDER BY ordinal_position",
+                    )
+                    .bind(&t)
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("columns");
+                    let cols: Vec<String> = cols
+                        .into_iter()
+                        .filter(|c| compared(&t, c))
+                        .map(|c| format!("quote_nullable(\"{c}\")"))
+                        .collect();
+                    let sql = format!(
+                        "SELECT count(*), md5(coalesce(string_agg(l, '|' ORDER BY l), '')) \
+                         FROM (SELECT concat_ws(',', {}) AS l FROM \"{t}\" WHERE \"{filter}\" = '{quoted}') x",
+                        cols.join(", ")
+                    );
+                    let row = sqlx::query(AssertSqlSafe(sql)).fetch_one(&mut conn).await.expect("digest");
+                    out.insert(t, (row.get::<i64, _>(0), row.get::<String, _>(1)));
+                }
+            }
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS \
+                     (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'store_id') ORDER BY 1",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .expect("tables");
+                for t in tables.into_iter().chain(["stores".to_owned()]) {
+                    let filter = if t == "stores" { "id" } else { "store_id" };
+                    let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                        .bind(&t)
+                        .fetch_all(&mut conn)
+                        .await
+                        .expect("columns");
+                    let cols: Vec<String> =
+                        cols.into_iter().filter(|c| compared(&t, c)).map(|c| format!("quote(\"{c}\")")).collect();
+                    let sql =
+                        format!("SELECT {} FROM \"{t}\" WHERE \"{filter}\" = '{quoted}'", cols.join(" || ',' || "));
                     let mut rows: Vec<String> =
                         sqlx::query_scalar(AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("rows");
                     rows.sort();

@@ -7,5 +7,5 @@ use super::{Conv, LegacyDoc, NameTable, named};
 use crate::report::Kind;
 
 pub(super) fn convert(c: &mut Conv<'_>, docs: &[LegacyDoc], existing: &ExistingKeys) -> NameTable {
-    named(c, Kind::Brands, docs, &existing.brand_names)
+    named(c, Kind::Brands, docs, &existing.brand_names, &existing.held_by_tills)
 }

@@ -52,7 +52,7 @@ pub(super) fn convert(
 
     let refs: Refs = all.iter().map(|(s, _)| (s.key.clone(), uid(c.store, "categories", &s.key))).collect();
     let ours: HashSet<Id> = refs.values().copied().collect();
-    let mut claims = Claims::new(&existing.category_names, &ours);
+    let mut claims = Claims::new(&existing.category_names, &ours, &existing.held_by_tills);
     let mut rows: Vec<(ImportNamed, Option<String>)> = Vec::new();
     for (s, is_shared) in &all {
         let id = refs[&s.key];

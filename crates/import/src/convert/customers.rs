@@ -12,7 +12,7 @@ pub(super) fn convert(c: &mut Conv<'_>, docs: &[LegacyDoc], existing: &ExistingK
     let docs = unique(c, docs, Kind::Customers, None);
     let refs: Refs = docs.iter().map(|s| (s.key.clone(), uid(c.store, "customers", &s.key))).collect();
     let ours: HashSet<Id> = refs.values().copied().collect();
-    let mut phones = Claims::new(&existing.phones, &ours);
+    let mut phones = Claims::new(&existing.phones, &ours, &existing.held_by_tills);
     let kind = Kind::Customers;
     for s in &docs {
         let d = &s.doc.doc;

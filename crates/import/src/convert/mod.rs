@@ -192,11 +192,21 @@ struct Claims {
 }
 
 impl Claims {
-    fn new(existing: &[(String, Id)], ours: &HashSet<Id>) -> Claims {
+    /// `existing`: the keys in Tills and their rows; `ours`: the rows of this store's legacy
+    /// documents (their keys are claimed again, in document order); `held`: rows the importer
+    /// wrote that Tills changed since (they keep Tills' version, so their keys stay taken).
+    fn new(existing: &[(String, Id)], ours: &HashSet<Id>, held: &HashSet<Id>) -> Claims {
         let taken = existing
             .iter()
-            .filter(|(_, id)| !ours.contains(id))
-            .map(|(k, id)| (k.clone(), Holder { id: *id, what: format!("a record already in Tills (id {id})") }))
+            .filter(|(_, id)| !ours.contains(id) || held.contains(id))
+            .map(|(k, id)| {
+                let what = if held.contains(id) {
+                    format!("a record changed in Tills since the import (id {id})")
+                } else {
+                    format!("a record already in Tills (id {id})")
+                };
+                (k.clone(), Holder { id: *id, what })
+            })
             .collect();
         Claims { taken }
     }
@@ -319,7 +329,7 @@ impl<'a> Conv<'a> {
                 }
             }
             Action::Skipped => *self.out.skipped.entry(kind).or_default() += 1,
-            Action::Copied | Action::Created => {}
+            Action::Copied | Action::Created | Action::Updated | Action::Kept => {}
         }
         self.out.entries.push(Entry {
             store: Some(self.store.to_string()),
@@ -461,14 +471,14 @@ struct NameTable {
 }
 
 /// Brands or units.
-fn named(c: &mut Conv<'_>, kind: Kind, docs: &[LegacyDoc], existing: &[(String, Id)]) -> NameTable {
+fn named(c: &mut Conv<'_>, kind: Kind, docs: &[LegacyDoc], existing: &[(String, Id)], held: &HashSet<Id>) -> NameTable {
     let docs = unique(c, docs, kind, None);
     let table = kind.as_str();
     let refs: Refs = docs.iter().map(|s| (s.key.clone(), uid(c.store, table, &s.key))).collect();
     let mut ours: HashSet<Id> = refs.values().copied().collect();
     // Units the importer creates for packs are its own too.
     ours.extend(existing.iter().filter(|(k, id)| *id == uid(c.store, table, &format!("name:{k}"))).map(|e| e.1));
-    let mut claims = Claims::new(existing, &ours);
+    let mut claims = Claims::new(existing, &ours, held);
     let mut by_name: HashMap<String, Id> = claims.taken.iter().map(|(k, h)| (k.clone(), h.id)).collect();
     for s in &docs {
         let id = refs[&s.key];

@@ -32,7 +32,7 @@ pub(super) fn convert(
     existing: &ExistingKeys,
 ) -> HashMap<String, ProductInfo> {
     let ours: HashSet<Id> = docs.iter().map(|s| uid(c.store, "products", &s.key)).collect();
-    let mut barcodes = Claims::new(&existing.barcodes, &ours);
+    let mut barcodes = Claims::new(&existing.barcodes, &ours, &existing.held_by_tills);
     let mut out = HashMap::new();
     for s in docs {
         let kind = Kind::Products;

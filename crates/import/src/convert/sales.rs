@@ -42,7 +42,7 @@ pub(super) fn convert(
     existing: &ExistingKeys,
 ) {
     let ours: HashSet<Id> = sale_refs.values().copied().collect();
-    let mut invoices = Claims::new(&existing.invoice_numbers, &ours);
+    let mut invoices = Claims::new(&existing.invoice_numbers, &ours, &existing.held_by_tills);
     let mut prefixes: BTreeMap<String, u64> = BTreeMap::new();
     for s in sales.iter() {
         let kind = Kind::Sales;

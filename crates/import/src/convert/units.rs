@@ -8,7 +8,7 @@ use super::{Conv, LegacyDoc, NameTable, Sorted, named, uid};
 use crate::report::{Action, Kind, Reason};
 
 pub(super) fn convert(c: &mut Conv<'_>, docs: &[LegacyDoc], existing: &ExistingKeys) -> NameTable {
-    named(c, Kind::Units, docs, &existing.unit_names)
+    named(c, Kind::Units, docs, &existing.unit_names, &existing.held_by_tills)
 }
 
 /// The unit of a pack whose own unit is gone: the store's unit called `name`, or a new one

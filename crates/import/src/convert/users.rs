@@ -13,7 +13,7 @@ pub(super) fn convert(c: &mut Conv<'_>, docs: &[LegacyDoc], existing: &ExistingK
     let docs = unique(c, docs, Kind::Users, None);
     let refs: Refs = docs.iter().map(|s| (s.key.clone(), uid(c.store, "users", &s.key))).collect();
     let ours: HashSet<Id> = refs.values().copied().collect();
-    let mut emails = Claims::new(&existing.emails, &ours);
+    let mut emails = Claims::new(&existing.emails, &ours, &existing.held_by_tills);
     let kind = Kind::Users;
     for s in &docs {
         let d = &s.doc.doc;

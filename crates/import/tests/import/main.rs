@@ -3,6 +3,7 @@
 //! the product cache) is in the server's suite (`crates/server/tests/api/import.rs`).
 
 mod bulk;
+mod delta;
 
 use std::ops::Deref;
 use std::sync::Arc;

@@ -389,9 +389,9 @@ async fn interrupted_imports_resume_postgres() {
     interrupted_imports_resume(Backend::Postgres).await;
 }
 
-/// The import ends by invalidating the imported stores' cached products, on every instance:
-/// a barcode a terminal looked up before the import (and the cache remembered as unknown)
-/// resolves right after it.
+/// An import invalidates the cached products of the stores whose catalog it changed, on every
+/// instance: a barcode a terminal looked up before (and the cache remembered as unknown)
+/// resolves right after it, and a price changed by a delta import shows at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_import_invalidates_cached_products() {
     let redis = std::env::var("TILLS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
@@ -421,20 +421,30 @@ async fn the_import_invalidates_cached_products() {
     assert!(out.report.stores.iter().all(|s| !s.cache_invalidated));
     app.get(&scan(code.clone()), &admin).await.expect_error(404, "not_found");
 
-    // With Redis (a second run: nothing to write, the cache is invalidated all the same).
-    let out = import::run(app.store.clone(), &plain, Some(&redis), false).await.unwrap();
-    assert_eq!(out.report.rows_inserted, 0);
+    let before = app.get(&scan(barcode(1, 1)), &admin).await.expect(200)["product"]["price"].as_i64().unwrap();
+
+    // A newer dump, with Redis: the stores whose catalog changed have their cached products
+    // dropped on every instance. The barcode resolves, the new price shows at once.
+    let later = self::dump(&Spec::twenty(SMALL).later());
+    let delta = ImportLegacyArgs { store_map: Some(map.clone()), ..args(&later, "delta.json") };
+    let out = import::run(app.store.clone(), &delta, Some(&redis), false).await.unwrap();
+    assert_eq!(out.verified, Some(true));
     assert!(out.report.stores.iter().find(|s| s.store_id == id).unwrap().cache_invalidated);
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         let res = app.get(&scan(code.clone()), &admin).await;
-        if res.status == 200 {
+        let price = app.get(&scan(barcode(1, 1)), &admin).await.body["product"]["price"].as_i64();
+        if res.status == 200 && price == Some(before + 100) {
             assert_eq!(res.body["product"]["name"], "bravo item 0");
             break;
         }
-        assert!(Instant::now() < deadline, "the scan still answers {} after the import", res.status);
+        assert!(Instant::now() < deadline, "the scans still answer {} and {price:?} after the import", res.status);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The same dump again writes nothing and drops no cache.
+    let out = import::run(app.store.clone(), &delta, Some(&redis), false).await.unwrap();
+    assert_eq!((out.report.rows_inserted, out.report.rows_updated), (0, 0));
+    assert!(out.report.stores.iter().all(|s| !s.cache_invalidated));
 }
 
 /// A legacy store whose only user is a cashier (the legacy system kept its owners elsewhere):
