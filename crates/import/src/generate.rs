@@ -101,6 +101,14 @@ pub struct Dump {
     pub stores: Vec<StoreExp>,
 }
 
+impl StoreExp {
+    /// The store's documents in the dump: 6 categories, 3 brands, 3 units, an orphan payment,
+    /// its users and the rest.
+    pub fn documents_of(&self) -> u64 {
+        (12 + self.products.len() + self.customers + self.sales + self.payments + 1 + self.user_docs) as u64
+    }
+}
+
 impl Dump {
     pub fn source(&self) -> PathBuf {
         self.dir.join("dump")
@@ -115,12 +123,7 @@ impl Dump {
     /// and the rest; per database 3 shared categories, a loose one, a user of no store and a
     /// session.
     pub fn documents(&self) -> u64 {
-        let stores: usize = self
-            .stores
-            .iter()
-            .map(|s| 12 + s.products.len() + s.customers + s.sales + s.payments + 1 + s.user_docs)
-            .sum();
-        (stores + self.databases * 6) as u64
+        self.stores.iter().map(StoreExp::documents_of).sum::<u64>() + (self.databases * 6) as u64
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod bulk;
 mod delta;
+mod stores;
 
 use std::ops::Deref;
 use std::sync::Arc;
