@@ -169,6 +169,9 @@ pub async fn run(
     // Which legacy store goes where.
     let mut plans: BTreeMap<StoreId, Plan> = BTreeMap::new();
     let mut total_documents = 0u64;
+    // Documents per file. A run of some stores (--store) counts only their files: a cutover of
+    // one store does not read through the whole fleet's dump.
+    let filtered = !args.stores.is_empty();
     let mut counts: HashMap<PathBuf, u64> = HashMap::new();
     let mut db_users: Vec<Option<SourceFile>> = Vec::new();
     let mut db_categories: Vec<Option<SourceFile>> = Vec::new();
@@ -192,7 +195,7 @@ pub async fn run(
         let mut users = None;
         let mut categories = None;
         for (name, file) in &database.collections {
-            let docs = read::count(file)?;
+            let docs = if filtered { 0 } else { read::count(file)? };
             counts.insert(file.path.clone(), docs);
             total_documents += docs;
             if name == "users" {
@@ -404,6 +407,14 @@ pub async fn run(
                 set.extend(hits);
             }
             plans.retain(|id, _| set.contains(id));
+            for plan in plans.values_mut() {
+                plan.documents = 0;
+                for (_, file) in plan.parts.iter().flat_map(|p| p.files.values()) {
+                    let docs = read::count(file)?;
+                    counts.insert(file.path.clone(), docs);
+                    plan.documents += docs;
+                }
+            }
             entries.retain(|e| e.store.as_deref().is_some_and(|s| set.iter().any(|id| id.as_str() == s)));
             total_documents = plans.values().map(|p| p.documents).sum::<u64>()
                 + set.iter().map(|s| store_users.get(s).map_or(0, |u| u.len() as u64)).sum::<u64>();
