@@ -28,7 +28,7 @@ pub mod read;
 pub mod report;
 mod write;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +41,7 @@ use tills_storage::{ExistingKeys, ImportState, ImportWritten, NewStore, Store};
 
 use self::convert::{Converted, LegacyDoc, StoreInput};
 use self::delta::{Delta, Origins};
-use self::layout::{Part, Plan, read_store_map, split_collection};
+use self::layout::{MapLine, Part, Plan, read_store_map, split_collection};
 use self::progress::Progress;
 use self::read::SourceFile;
 use self::report::{Action, Entry, Kind, KindStats, Reason, Report, StoreSummary, Timings, VerifyRow};
@@ -432,97 +432,124 @@ pub async fn run(
     let mut inserted_total = ImportWritten::default();
     let mut stopped = false;
     let mut inflight: Option<Inflight> = None;
-    for (store, plan) in &plans {
-        progress.message(store.to_string());
-        let mapped =
-            plan.parts.iter().find_map(|p| store_map.get(&p.prefix.to_lowercase())).cloned().unwrap_or_default();
-        let part_names: Vec<String> =
-            plan.parts.iter().map(|p| format!("{}/{}", databases[p.db].name, p.prefix)).collect();
-        let users = store_users.remove(store).unwrap_or_default();
-        let store_documents = plan.documents + users.len() as u64;
+    // Stores are read, converted and classified ahead of the one being written (each on a
+    // blocking thread), so that both cores work while the database writes.
+    let mut queue: VecDeque<Job> = VecDeque::new();
+    let mut upcoming = plans.iter();
+    loop {
+        while queue.len() < LOOKAHEAD
+            && let Some((store, plan)) = upcoming.next()
+        {
+            let mapped =
+                plan.parts.iter().find_map(|p| store_map.get(&p.prefix.to_lowercase())).cloned().unwrap_or_default();
+            let part_names: Vec<String> =
+                plan.parts.iter().map(|p| format!("{}/{}", databases[p.db].name, p.prefix)).collect();
+            let users = store_users.remove(store).unwrap_or_default();
+            let store_documents = plan.documents + users.len() as u64;
 
-        // The store in Tills.
-        let existing_store = db.get_store(store).await?;
-        let (decimals, currency_code, create) = match &existing_store {
-            Some(s) => (u32::from(s.currency_decimals), s.currency.clone(), None),
-            None if args.create_stores => {
-                let c = match &mapped.currency {
-                    Some(code) => Currency::parse(code).map_err(|e| anyhow::anyhow!("currency {code}: {e}"))?,
-                    None => currency,
-                };
-                (u32::from(c.decimals()), c.code().to_owned(), Some(c))
-            }
-            None => {
-                for part in &plan.parts {
-                    for (kind, (name, file)) in &part.files {
-                        entries.push(Entry {
+            // The store in Tills.
+            let existing_store = db.get_store(store).await?;
+            let mut missing = Vec::new();
+            let (decimals, currency_code, create) = match &existing_store {
+                Some(s) => (u32::from(s.currency_decimals), s.currency.clone(), None),
+                None if args.create_stores => {
+                    let c = match &mapped.currency {
+                        Some(code) => Currency::parse(code).map_err(|e| anyhow::anyhow!("currency {code}: {e}"))?,
+                        None => currency,
+                    };
+                    (u32::from(c.decimals()), c.code().to_owned(), Some(c))
+                }
+                None => {
+                    for part in &plan.parts {
+                        for (kind, (name, file)) in &part.files {
+                            missing.push(Entry {
+                                store: Some(store.to_string()),
+                                database: databases[part.db].name.clone(),
+                                collection: name.clone(),
+                                kind: Some(*kind),
+                                legacy_id: None,
+                                action: Action::Skipped,
+                                reason: Reason::StoreMissing,
+                                detail: format!(
+                                    "store {store} does not exist in Tills: create it, or run with --create-stores; \
+                                 not imported"
+                                ),
+                                count: Some(count_of(file)),
+                                amount_delta: None,
+                            });
+                        }
+                    }
+                    let n = users.len();
+                    if n > 0 {
+                        missing.push(Entry {
                             store: Some(store.to_string()),
-                            database: databases[part.db].name.clone(),
-                            collection: name.clone(),
-                            kind: Some(*kind),
+                            database: part_names.join(", "),
+                            collection: "users".into(),
+                            kind: Some(Kind::Users),
                             legacy_id: None,
                             action: Action::Skipped,
                             reason: Reason::StoreMissing,
-                            detail: format!(
-                                "store {store} does not exist in Tills: create it, or run with --create-stores; \
-                                 not imported"
-                            ),
-                            count: Some(count_of(file)),
+                            detail: format!("store {store} does not exist in Tills; its users are not imported"),
+                            count: Some(n as u64),
                             amount_delta: None,
                         });
                     }
+                    for kind in Kind::ALL {
+                        missing.extend(unreadable.remove(&(store.clone(), kind)).unwrap_or_default());
+                    }
+                    queue.push_back(Job { store: store.clone(), store_documents, work: Work::Missing(missing) });
+                    continue;
                 }
-                let n = users.len();
-                if n > 0 {
-                    entries.push(Entry {
-                        store: Some(store.to_string()),
-                        database: part_names.join(", "),
-                        collection: "users".into(),
-                        kind: Some(Kind::Users),
-                        legacy_id: None,
-                        action: Action::Skipped,
-                        reason: Reason::StoreMissing,
-                        detail: format!("store {store} does not exist in Tills; its users are not imported"),
-                        count: Some(n as u64),
-                        amount_delta: None,
-                    });
-                }
-                for kind in Kind::ALL {
-                    entries.extend(unreadable.remove(&(store.clone(), kind)).unwrap_or_default());
-                }
+            };
+            // Read and convert the store's documents (off the async threads: meanwhile the previous
+            // store's batches are being written), and classify them against what earlier runs wrote.
+            let mut input = StoreInput::default();
+            input.docs.insert(Kind::Categories, own_categories.remove(store).unwrap_or_default());
+            input.docs.insert(Kind::Users, users);
+            for part in &plan.parts {
+                input.shared_categories.extend(shared_categories[part.db].iter().cloned());
+            }
+            let files: Vec<(Arc<str>, Kind, String, SourceFile)> = plan
+                .parts
+                .iter()
+                .flat_map(|part| {
+                    let dbname: Arc<str> = databases[part.db].name.clone().into();
+                    part.files
+                        .iter()
+                        .filter(|(kind, _)| **kind != Kind::Categories)
+                        .map(move |(kind, (name, file))| (dbname.clone(), *kind, name.clone(), file.clone()))
+                })
+                .collect();
+            let task = {
+                let (db, store, known) = (db.clone(), store.clone(), existing_store.is_some());
+                tokio::spawn(async move {
+                    let (mut existing, state) = match known {
+                        true => (db.import_existing_keys(&store).await?, db.import_state(&store).await?),
+                        false => (ExistingKeys::default(), ImportState::default()),
+                    };
+                    existing.held_by_tills = state.changed_in_tills.keys().copied().collect();
+                    let id = store.clone();
+                    tokio::task::spawn_blocking(move || prepare(id, decimals, input, files, existing, state))
+                        .await
+                        .map_err(|e| anyhow::anyhow!("reading store {store}: {e}"))?
+                })
+            };
+            let stored = StoreJob { mapped, part_names, existing_store, currency_code, create, task };
+            queue.push_back(Job { store: store.clone(), store_documents, work: Work::Import(Box::new(stored)) });
+        }
+        let Some(Job { store, store_documents, work }) = queue.pop_front() else { break };
+        let store = &store;
+        progress.message(store.to_string());
+        let StoreJob { mapped, part_names, existing_store, currency_code, create, task } = match work {
+            Work::Missing(missing) => {
+                entries.extend(missing);
                 done += store_documents;
                 progress.set(done);
                 continue;
             }
+            Work::Import(job) => *job,
         };
-        // Read and convert the store's documents (off the async threads: meanwhile the previous
-        // store's batches are being written), and classify them against what earlier runs wrote.
-        let (mut existing, state) = match existing_store {
-            Some(_) => (db.import_existing_keys(store).await?, db.import_state(store).await?),
-            None => (ExistingKeys::default(), ImportState::default()),
-        };
-        existing.held_by_tills = state.changed_in_tills.keys().copied().collect();
-        let mut input = StoreInput::default();
-        input.docs.insert(Kind::Categories, own_categories.remove(store).unwrap_or_default());
-        input.docs.insert(Kind::Users, users);
-        for part in &plan.parts {
-            input.shared_categories.extend(shared_categories[part.db].iter().cloned());
-        }
-        let files: Vec<(Arc<str>, Kind, String, SourceFile)> = plan
-            .parts
-            .iter()
-            .flat_map(|part| {
-                let dbname: Arc<str> = databases[part.db].name.clone().into();
-                part.files
-                    .iter()
-                    .filter(|(kind, _)| **kind != Kind::Categories)
-                    .map(move |(kind, (name, file))| (dbname.clone(), *kind, name.clone(), file.clone()))
-            })
-            .collect();
-        let store_id = store.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare(store_id, decimals, input, files, existing, state))
-            .await
-            .map_err(|e| anyhow::anyhow!("reading store {store}: {e}"))??;
+        let prepared = task.await.map_err(|e| anyhow::anyhow!("reading store {store}: {e}"))??;
         let Prepared { converted, delta, sources: store_sources, unreadable: bad, read_seconds, convert_seconds } =
             prepared;
         timings.read += read_seconds;
@@ -959,4 +986,30 @@ async fn finish(
         summary.cache_invalidated = true;
     }
     Ok((summary, stopped))
+}
+
+/// How many stores are read, converted and classified ahead of the one being written.
+const LOOKAHEAD: usize = 2;
+
+/// A store on its way: its documents being read and converted, or nothing to do (the store is
+/// not in Tills and --create-stores was not given).
+struct Job {
+    store: StoreId,
+    store_documents: u64,
+    work: Work,
+}
+
+enum Work {
+    /// Entries saying why the store's documents were not imported.
+    Missing(Vec<Entry>),
+    Import(Box<StoreJob>),
+}
+
+struct StoreJob {
+    mapped: MapLine,
+    part_names: Vec<String>,
+    existing_store: Option<tills_storage::StoreRecord>,
+    currency_code: String,
+    create: Option<Currency>,
+    task: tokio::task::JoinHandle<anyhow::Result<Prepared>>,
 }
