@@ -58,7 +58,7 @@ pub enum Command {
     /// Drive a running Tills with scans, searches and sales; report throughput and latency.
     Bench(crate::bench::BenchArgs),
     /// Import a legacy MongoDB dump (mongodump or mongoexport) into Tills; see docs/migration.md.
-    ImportLegacy(crate::import::ImportLegacyArgs),
+    ImportLegacy(crate::import::ImportLegacyCli),
     /// Platform administration.
     Admin {
         #[command(subcommand)]
@@ -168,6 +168,23 @@ pub enum AdminCommand {
         #[arg(long, default_value = "Platform admin")]
         name: String,
     },
+    /// Give a store an admin (one without any, such as an imported store whose legacy users are
+    /// all cashiers): the store's user with this email becomes an active admin, or a new admin
+    /// is created (then --password is required).
+    CreateStoreAdmin {
+        /// The store's id.
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        email: String,
+        /// Required for a new user (at least 10 characters); replaces an existing user's when
+        /// given. Or set TILLS_ADMIN_PASSWORD.
+        #[arg(long, env = "TILLS_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// A new user's name (default: the email's local part).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -186,6 +203,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let hash = password::hash(pw.expose().to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let created = store.upsert_platform_admin(&email, name.as_str(), &hash).await?;
             println!("platform admin {email} {}", if created { "created" } else { "updated (password reset)" });
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::CreateStoreAdmin { store, email, password: pw, name } } => {
+            let store_id = tills_domain::StoreId::parse(&store).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let name = name.as_deref().map(Name::parse).transpose().map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let pw =
+                pw.as_deref().map(NewPassword::parse).transpose().map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+            let db = tills_storage::connect(&url, &PoolConfig::default()).await.context("opening the database")?;
+            if db.get_store(&store_id).await?.is_none() {
+                bail!("--store: no store {store_id}");
+            }
+            let password_hash = match pw {
+                Some(pw) => Some(password::hash(pw.expose().to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?),
+                None => None,
+            };
+            let admin =
+                tills_storage::NewStoreAdmin { email: email.clone(), name: name.map(Name::into_string), password_hash };
+            let audit = tills_storage::NewAudit::new("store.admin")
+                .detail(serde_json::json!({"email": email.as_str(), "by": "cli"}));
+            let (user, created) = match db.make_store_admin(&store_id, admin, audit).await {
+                Err(tills_storage::StorageError::Invalid { field, message }) if field == "password" => {
+                    bail!("--password: {message} ({email} is not a user of {store_id})")
+                }
+                other => other?,
+            };
+            println!(
+                "{} is {} admin of {store_id} (user {})",
+                user.email,
+                if created { "the new" } else { "now an active" },
+                user.id
+            );
             Ok(())
         }
         Command::Cache { command: CacheCommand::Invalidate { store, redis_url } } => {

@@ -36,8 +36,9 @@ pub use carts::{CartRepo, NewParkedCart, ParkedCartRecord, Resumed};
 pub use customers::{CustomerFilter, CustomerInput, CustomerRecord, CustomerRepo};
 pub use error::{Result, StorageError, UniqueKey};
 pub use import::{
-    ExistingKeys, ImportBatch, ImportCustomer, ImportNamed, ImportPayment, ImportProduct, ImportRepo, ImportSale,
-    ImportSaleLine, ImportUser, ImportWritten, ImportedTotals,
+    BatchMode, ExistingKeys, Fingerprint, ImportBatch, ImportCustomer, ImportKind, ImportNamed, ImportPayment,
+    ImportProduct, ImportRepo, ImportSale, ImportSaleLine, ImportState, ImportUser, ImportWritten, ImportedTotals,
+    TillsChange, TrackedRow,
 };
 pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};
@@ -56,7 +57,7 @@ pub use shifts::{
     ShiftRecord, ShiftRepo,
 };
 pub use tills_domain::StoreId;
-pub use users::{NewUser, UserChanges, UserRecord, UserRepo};
+pub use users::{NewStoreAdmin, NewUser, UserChanges, UserRecord, UserRepo};
 
 /// Everything Tills keeps. The app state holds an `Arc<dyn Store>`.
 pub trait Store:

@@ -29,6 +29,16 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
+/// An admin a platform admin gives a store ([`UserRepo::make_store_admin`]).
+#[derive(Debug, Clone)]
+pub struct NewStoreAdmin {
+    pub email: Email,
+    /// For a new user (default: the email's local part); an existing user keeps its name.
+    pub name: Option<String>,
+    /// Required for a new user; replaces an existing user's when given.
+    pub password_hash: Option<String>,
+}
+
 /// A change to a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserChanges {
@@ -45,8 +55,11 @@ pub trait UserRepo {
     async fn find_user_by_email(&self, store: &StoreId, email: &Email) -> Result<Option<UserRecord>>;
     /// Users ordered by email then id, after `after`.
     async fn list_users(&self, store: &StoreId, after: Option<(&str, Id)>, limit: i64) -> Result<Vec<UserRecord>>;
-    /// Applies `changes`. Refuses (`Conflict(LastAdmin)`) a change that would leave the store
-    /// without an active admin; the check and the write are one transaction.
+    /// Applies `changes`. Refuses (`Conflict(LastAdmin)`) only a change that takes away the
+    /// store's last active admin: the user was an active admin and afterwards the store has
+    /// none. A change that removes no admin (a rehash, a name, a cashier's password) is never
+    /// refused by it, also in a store that has no admin (an imported store whose legacy users
+    /// are all cashiers). The check and the write are one transaction.
     async fn update_user(
         &self,
         store: &StoreId,
@@ -54,7 +67,18 @@ pub trait UserRepo {
         changes: UserChanges,
         audit: Option<NewAudit>,
     ) -> Result<UserRecord>;
-    /// Deletes the account (its sales keep their cashier id), with the same last-admin rule.
+    /// Gives the store an admin (the platform admin's way into a store that has none, such as an
+    /// imported one): the user with `email` becomes an active admin (its password replaced when
+    /// `password_hash` is given), or, when there is none, a new admin is created (then
+    /// `password_hash` is required: `Invalid { field: "password" }` otherwise). True when created.
+    async fn make_store_admin(
+        &self,
+        store: &StoreId,
+        admin: NewStoreAdmin,
+        audit: NewAudit,
+    ) -> Result<(UserRecord, bool)>;
+    /// Deletes the account (its sales keep their cashier id), with the same last-admin rule:
+    /// refused only when it is the store's last active admin.
     async fn delete_user(&self, store: &StoreId, id: Id, audit: NewAudit) -> Result<()>;
 }
 
@@ -102,6 +126,11 @@ const UPDATE_USER: &str = "UPDATE users SET name = COALESCE($3, name), role = CO
      WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL";
 const DELETE_USER: &str = "UPDATE users SET deleted_at = $3, active = false, updated_at = $3 \
      WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL";
+/// 1 when the user is an active admin, 0 otherwise.
+const IS_ACTIVE_ADMIN: &str = "SELECT COUNT(*) FROM users \
+     WHERE store_id = $1 AND id = $2 AND role = 'admin' AND active AND deleted_at IS NULL";
+const MAKE_ADMIN: &str = "UPDATE users SET role = 'admin', active = true, \
+     password_hash = COALESCE($3, password_hash), updated_at = $4 WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL";
 const COUNT_ACTIVE_ADMINS: &str = "SELECT COUNT(*) FROM users \
      WHERE store_id = $1 AND role = 'admin' AND active AND deleted_at IS NULL";
 
@@ -180,6 +209,8 @@ macro_rules! impl_user_repo {
                 let mut tx = self.scoped(store, true).await?;
                 // Serializes admin changes of one store (SQLite already holds the write lock).
                 sqlx::query(Self::LOCK_STORE_ROW).bind(store.as_str()).execute(&mut *tx).await?;
+                let was_admin: i64 =
+                    sqlx::query_scalar(IS_ACTIVE_ADMIN).bind(store.as_str()).bind(id).fetch_one(&mut *tx).await?;
                 let done = sqlx::query(UPDATE_USER)
                     .bind(store.as_str())
                     .bind(id)
@@ -193,10 +224,13 @@ macro_rules! impl_user_repo {
                 if done.rows_affected() == 0 {
                     return Err(StorageError::NotFound);
                 }
-                let admins: i64 =
-                    sqlx::query_scalar(COUNT_ACTIVE_ADMINS).bind(store.as_str()).fetch_one(&mut *tx).await?;
-                if admins == 0 {
-                    return Err(StorageError::Conflict(Conflict::LastAdmin));
+                // Only a change that took away an active admin can leave the store without one.
+                if was_admin > 0 {
+                    let admins: i64 =
+                        sqlx::query_scalar(COUNT_ACTIVE_ADMINS).bind(store.as_str()).fetch_one(&mut *tx).await?;
+                    if admins == 0 {
+                        return Err(StorageError::Conflict(Conflict::LastAdmin));
+                    }
                 }
                 if let Some(audit) = &audit {
                     insert_audit!(tx, store, audit)?;
@@ -208,9 +242,68 @@ macro_rules! impl_user_repo {
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
+            async fn make_store_admin(
+                &self,
+                store: &StoreId,
+                a: NewStoreAdmin,
+                audit: NewAudit,
+            ) -> Result<(UserRecord, bool)> {
+                let mut tx = self.scoped(store, true).await?;
+                sqlx::query(Self::LOCK_STORE_ROW).bind(store.as_str()).execute(&mut *tx).await?;
+                let existing: Option<UserRow> = sqlx::query_as(SELECT_USER_BY_EMAIL)
+                    .bind(store.as_str())
+                    .bind(a.email.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let now = tills_domain::now();
+                let (id, created) = match existing {
+                    Some(u) => {
+                        sqlx::query(MAKE_ADMIN)
+                            .bind(store.as_str())
+                            .bind(u.id)
+                            .bind(a.password_hash.as_deref())
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        (u.id, false)
+                    }
+                    None => {
+                        let Some(hash) = a.password_hash.as_deref() else {
+                            return Err(StorageError::Invalid {
+                                field: "password".into(),
+                                message: "a new user needs a password".into(),
+                            });
+                        };
+                        let id = tills_domain::new_id();
+                        let name = a.name.clone().unwrap_or_else(|| {
+                            a.email.as_str().split('@').next().unwrap_or(a.email.as_str()).to_owned()
+                        });
+                        sqlx::query(INSERT_USER)
+                            .bind(store.as_str())
+                            .bind(id)
+                            .bind(a.email.as_str())
+                            .bind(&name)
+                            .bind(Role::Admin.as_str())
+                            .bind(hash)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        (id, true)
+                    }
+                };
+                insert_audit!(tx, store, &audit.target(id))?;
+                let row: UserRow =
+                    sqlx::query_as(SELECT_USER).bind(store.as_str()).bind(id).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok((row.try_into()?, created))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn delete_user(&self, store: &StoreId, id: Id, audit: NewAudit) -> Result<()> {
                 let mut tx = self.scoped(store, true).await?;
                 sqlx::query(Self::LOCK_STORE_ROW).bind(store.as_str()).execute(&mut *tx).await?;
+                let was_admin: i64 =
+                    sqlx::query_scalar(IS_ACTIVE_ADMIN).bind(store.as_str()).bind(id).fetch_one(&mut *tx).await?;
                 let done = sqlx::query(DELETE_USER)
                     .bind(store.as_str())
                     .bind(id)
@@ -220,10 +313,13 @@ macro_rules! impl_user_repo {
                 if done.rows_affected() == 0 {
                     return Err(StorageError::NotFound);
                 }
-                let admins: i64 =
-                    sqlx::query_scalar(COUNT_ACTIVE_ADMINS).bind(store.as_str()).fetch_one(&mut *tx).await?;
-                if admins == 0 {
-                    return Err(StorageError::Conflict(Conflict::LastAdmin));
+                // Only a change that took away an active admin can leave the store without one.
+                if was_admin > 0 {
+                    let admins: i64 =
+                        sqlx::query_scalar(COUNT_ACTIVE_ADMINS).bind(store.as_str()).fetch_one(&mut *tx).await?;
+                    if admins == 0 {
+                        return Err(StorageError::Conflict(Conflict::LastAdmin));
+                    }
                 }
                 insert_audit!(tx, store, &audit)?;
                 tx.commit().await?;

@@ -7,6 +7,10 @@
 //! The PostgreSQL suites never skip: when the server cannot be reached they fail with a message
 //! that says how to start it.
 
+mod snapshot;
+
+pub use snapshot::Snapshot;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -40,6 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(platform::create_store, platform::list_stores))
         .routes(routes!(platform::get_store, platform::patch_store))
         .routes(routes!(platform::support_token))
+        .routes(routes!(platform::create_store_admin))
         .routes(routes!(store::get, store::patch))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::patch, users::delete))

@@ -258,3 +258,66 @@ pub async fn support_token(
     state.store.append_audit(&id, audit).await?;
     Ok(Json(SupportToken { token, expires_at }))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoreAdmin {
+    /// The user that becomes the store's admin: an existing user of the store with this email,
+    /// or a new one.
+    #[schema(examples("owner@downtown.example"))]
+    email: String,
+    /// A new user's name (default: the email's local part); an existing user keeps its own.
+    name: Option<String>,
+    /// Required for a new user (at least 10 characters); replaces an existing user's when given.
+    password: Option<String>,
+}
+
+/// Give a store an admin (platform_admin)
+///
+/// For a store without an active admin, such as an imported one whose legacy users are all
+/// cashiers: the store's user with this email becomes an active `admin` (`200`), or a new admin
+/// is created (`201`). Written to the store's audit log.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/stores/{storeId}/admins",
+    operation_id = "createStoreAdmin",
+    tag = "platform",
+    params(("storeId" = String, Path, description = "The store's id")),
+    request_body = StoreAdmin,
+    responses(
+        (status = 200, description = "An existing user made an active admin", body = crate::http::users::UserView),
+        (status = 201, description = "A new admin created", body = crate::http::users::UserView),
+        (status = 400, description = "`malformed_json`, `invalid_input` (with `field`: `email`, `name`, `password`; a new user needs a password)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a platform admin", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such store", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn create_store_admin(
+    State(state): State<AppState>,
+    caller: PlatformCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<StoreAdmin>,
+) -> ApiResult<(StatusCode, Json<crate::http::users::UserView>)> {
+    let id = StoreId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let email = Email::parse(&req.email).map_err(|e| ApiError::invalid("email", e))?;
+    let name = req.name.as_deref().map(Name::parse).transpose().map_err(|e| ApiError::invalid("name", e))?;
+    let pw =
+        req.password.as_deref().map(NewPassword::parse).transpose().map_err(|e| ApiError::invalid("password", e))?;
+    state.store.get_store(&id).await?.ok_or(ApiError::NotFound)?;
+    let password_hash = match pw {
+        Some(pw) => Some(password::hash(pw.expose().to_owned()).await?),
+        None => None,
+    };
+    let admin = tills_storage::NewStoreAdmin { email: email.clone(), name: name.map(Name::into_string), password_hash };
+    let audit = NewAudit::new("store.admin")
+        .by(Some(caller.admin_id), None)
+        .detail(serde_json::json!({"email": email.as_str()}));
+    let (user, created) = state.store.make_store_admin(&id, admin, audit).await?;
+    // Its old tokens carry its old role: this instance drops what it remembers of the user now.
+    state.access.forget_user(&id, user.id).await;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(user.into())))
+}

@@ -2,10 +2,11 @@
 //! store-scoped.
 
 use chrono::{TimeZone, Utc};
-use tills_domain::{Email, Id, StoreId};
+use tills_domain::{Email, Id, StockReason, StoreId};
 use tills_storage::{
-    ImportBatch, ImportCustomer, ImportNamed, ImportPayment, ImportProduct, ImportSale, ImportSaleLine, ImportUser,
-    ImportWritten, NewStore, Pack, ProductDraft, StorageError,
+    BatchMode, CustomerInput, ImportBatch, ImportCustomer, ImportKind, ImportNamed, ImportPayment, ImportProduct,
+    ImportSale, ImportSaleLine, ImportUser, ImportWritten, NewAudit, NewStore, Pack, ProductDraft, StockChange,
+    StorageError, TillsChange,
 };
 
 use crate::{Ctx, both_backends, make_store, sid};
@@ -70,6 +71,7 @@ fn batch() -> ImportBatch {
     gone.deleted_at = Some(at(5));
     gone.draft.active = false;
     ImportBatch {
+        mode: BatchMode::Insert,
         categories: vec![named(1, "Drinks", None), named(2, "Soft drinks", Some(id(1)))],
         brands: vec![named(3, "Coca", None)],
         units: vec![named(4, "Crate", None)],
@@ -205,6 +207,7 @@ async fn imports_batches_idempotently(ctx: Ctx) {
             sales: 1,
             sale_lines: 2,
             payments: 1,
+            updated: 0,
         }
     );
     let again = s.import_batch(&store, &batch()).await.unwrap();
@@ -277,3 +280,100 @@ async fn import_writes_are_scoped_to_their_store(ctx: Ctx) {
     assert_eq!(s.imported_totals(&b).await.unwrap().payments, 0, "the failed batch left nothing");
 }
 both_backends!(import_writes_are_scoped_to_their_store_story, import_writes_are_scoped_to_their_store);
+
+/// What a batch writes is remembered with its fingerprints; a row Tills changes since shows up
+/// in `import_state` (an adjusted stock does not count: it is not the product's), and a
+/// replacing batch writes over what changed in the legacy system: the product's price, packs
+/// and barcodes, its stock by the difference, a sale's status.
+async fn remembers_and_replaces(ctx: Ctx) {
+    let s = &ctx.store;
+    make_store(s, "delta").await;
+    let store = sid("delta");
+    let b = batch();
+    s.import_batch(&store, &b).await.unwrap();
+    let state = s.import_state(&store).await.unwrap();
+    assert_eq!(state.rows.len(), 11, "every record with a legacy id: {:?}", state.rows);
+    assert!(state.changed_in_tills.is_empty(), "{:?}", state.changed_in_tills);
+    let tracked = |kind: ImportKind, row: tills_domain::Id| {
+        state.rows.iter().find(|r| r.kind == kind && r.row_id == row).cloned().unwrap()
+    };
+    assert_eq!(tracked(ImportKind::Products, id(10)).fingerprint, b.products[0].fingerprint());
+    assert_eq!(tracked(ImportKind::Products, id(10)).amount, Some(12_500), "the legacy stock");
+    assert_eq!(tracked(ImportKind::Sales, id(50)).amount, Some(2975));
+    assert_eq!(tracked(ImportKind::Customers, id(31)).fingerprint, b.customers[1].fingerprint());
+
+    // Tills changes a customer and voids the sale; a stock take changes no product of the import.
+    let input = CustomerInput {
+        name: "Ana Tills".into(),
+        name_key: "ana tills".into(),
+        phone: "+4930123456".into(),
+        email: None,
+        note: None,
+    };
+    s.update_customer(&store, id(30), &input).await.unwrap();
+    s.void_sale(&store, id(50), None, NewAudit::new("sale.void")).await.unwrap();
+    s.adjust_stock(&store, id(10), -500, StockChange::new(StockReason::Stocktake, None)).await.unwrap();
+    let state = s.import_state(&store).await.unwrap();
+    assert!(matches!(state.changed_in_tills.get(&id(30)), Some(TillsChange::Changed { .. })));
+    assert!(matches!(state.changed_in_tills.get(&id(50)), Some(TillsChange::Changed { .. })));
+    assert_eq!(state.changed_in_tills.len(), 2, "{:?}", state.changed_in_tills);
+
+    // The legacy system changed the cola: price, pack barcode, stock 12.5 → 15.
+    let mut cola = b.products[0].clone();
+    cola.draft.price = 1390;
+    cola.draft.units[0].barcode = Some("5449000000998".into());
+    cola.stock_milli = 15_000;
+    cola.updated_at = at(20);
+    let replace = ImportBatch { mode: BatchMode::Replace, products: vec![cola.clone()], ..Default::default() };
+    let written = s.import_batch(&store, &replace).await.unwrap();
+    assert_eq!((written.updated, written.stock_movements, written.product_barcodes, written.products), (1, 1, 3, 0));
+    let now = s.get_product(&store, id(10)).await.unwrap().unwrap();
+    assert_eq!(now.price, 1390);
+    // The opening 12.5, the voided sale's 2 back, the stock take's -0.5, the legacy difference.
+    assert_eq!(now.stock_milli, 12_500 + 2_000 - 500 + 2_500, "Tills' movements kept, the legacy difference added");
+    assert!(s.find_by_barcode(&store, "5449000000997").await.unwrap().is_none(), "the old pack barcode is free");
+    assert_eq!(s.find_by_barcode(&store, "5449000000998").await.unwrap().unwrap().pack.unwrap().factor, 24);
+    let state = s.import_state(&store).await.unwrap();
+    let row = state.rows.iter().find(|r| r.row_id == id(10)).unwrap();
+    assert_eq!((row.fingerprint, row.amount), (cola.fingerprint(), Some(15_000)));
+    assert!(!state.changed_in_tills.contains_key(&id(10)), "what the importer wrote is not Tills' change");
+    // The same replacement again: nothing moves twice.
+    s.import_batch(&store, &replace).await.unwrap();
+    assert_eq!(s.get_product(&store, id(10)).await.unwrap().unwrap().stock_milli, 16_500);
+
+    // A legacy sale voided since: only its status changes.
+    let mut sale = b.sales[0].clone();
+    sale.status = "voided".into();
+    sale.voided_at = Some(at(21));
+    let replace = ImportBatch { mode: BatchMode::Replace, sales: vec![sale], ..Default::default() };
+    assert_eq!(s.import_batch(&store, &replace).await.unwrap().updated, 1);
+    assert_eq!(s.get_sale(&store, id(50)).await.unwrap().unwrap().header.status.as_str(), "voided");
+    // Payments are never written over.
+    let replace = ImportBatch { mode: BatchMode::Replace, payments: b.payments.clone(), ..Default::default() };
+    assert!(matches!(s.import_batch(&store, &replace).await, Err(StorageError::Invalid { .. })));
+
+    // Another store sees none of it.
+    make_store(s, "other").await;
+    assert!(s.import_state(&sid("other")).await.unwrap().rows.is_empty());
+}
+both_backends!(remembers_and_replaces_story, remembers_and_replaces);
+
+/// `import_rows` is a store table like the others: row-level security shows the server's role
+/// only the rows of the store its transaction names.
+#[tokio::test]
+async fn import_rows_are_behind_row_level_security() {
+    use sqlx::Executor;
+    let ctx = crate::open(tills_testkit::Backend::Postgres).await;
+    make_store(&ctx.store, "rls-import").await;
+    ctx.store.import_batch(&sid("rls-import"), &batch()).await.unwrap();
+    let pg = tills_storage::PgStore::connect(&ctx.db.url, &tills_storage::PoolConfig::default()).await.unwrap();
+    let pool = pg.pool();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_rows").fetch_one(pool).await.unwrap();
+    assert_eq!(n, 0, "no store named: no rows");
+    let mut tx = pool.begin_with("BEGIN; SET LOCAL tills.store_id = 'rls-import'").await.unwrap();
+    let rows = tx.fetch_all("SELECT store_id FROM import_rows").await.unwrap();
+    assert_eq!(rows.len(), 11);
+    tx.rollback().await.unwrap();
+    let mut tx = pool.begin_with("BEGIN; SET LOCAL tills.store_id = 'someone-else'").await.unwrap();
+    assert!(tx.fetch_all("SELECT store_id FROM import_rows").await.unwrap().is_empty());
+}

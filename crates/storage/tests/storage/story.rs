@@ -97,6 +97,57 @@ async fn users(ctx: Ctx) {
 }
 both_backends!(users_story, users);
 
+/// The last-admin rule refuses only a change that takes the last active admin away: in a store
+/// that has no admin (imported, its legacy users all cashiers) every other change goes through,
+/// and once it has one, that one is protected again.
+async fn a_store_without_an_admin(ctx: Ctx) {
+    let s = &ctx.store;
+    let a = sid("no-admin");
+    let new = tills_storage::NewStore {
+        id: a.clone(),
+        name: "No admin".into(),
+        currency: "USD".into(),
+        currency_decimals: 2,
+        timezone: "UTC".into(),
+        prices_include_tax: false,
+        invoice_prefix: "INV-".into(),
+    };
+    assert!(s.import_store(&new).await.unwrap(), "a store with no users");
+    let cashier =
+        s.create_user(&a, new_user("cash@na.test", Role::Cashier), NewAudit::new("user.create")).await.unwrap();
+    let other =
+        s.create_user(&a, new_user("other@na.test", Role::Manager), NewAudit::new("user.create")).await.unwrap();
+    for changes in [
+        UserChanges { password_hash: Some("$argon2id$rehashed".into()), ..Default::default() },
+        UserChanges { name: Some("Renamed".into()), ..Default::default() },
+        UserChanges { role: Some(Role::Manager), ..Default::default() },
+        UserChanges { active: Some(false), ..Default::default() },
+        UserChanges { active: Some(true), role: Some(Role::Cashier), ..Default::default() },
+    ] {
+        s.update_user(&a, cashier.id, changes.clone(), None).await.unwrap_or_else(|e| panic!("{changes:?}: {e:?}"));
+    }
+    let u = s.get_user(&a, cashier.id).await.unwrap().unwrap();
+    assert_eq!((u.name.as_str(), u.password_hash.as_str(), u.role), ("Renamed", "$argon2id$rehashed", Role::Cashier));
+    s.delete_user(&a, other.id, NewAudit::new("user.delete")).await.unwrap();
+
+    // Given an admin, the store keeps one.
+    s.update_user(&a, cashier.id, UserChanges { role: Some(Role::Admin), ..Default::default() }, None).await.unwrap();
+    let r = s.update_user(&a, cashier.id, UserChanges { role: Some(Role::Cashier), ..Default::default() }, None).await;
+    assert!(matches!(r, Err(StorageError::Conflict(tills_domain::Conflict::LastAdmin))), "{r:?}");
+    let r = s.delete_user(&a, cashier.id, NewAudit::new("user.delete")).await;
+    assert!(matches!(r, Err(StorageError::Conflict(tills_domain::Conflict::LastAdmin))), "{r:?}");
+    // ... while its own password and name still change.
+    s.update_user(
+        &a,
+        cashier.id,
+        UserChanges { password_hash: Some("$argon2id$again".into()), ..Default::default() },
+        None,
+    )
+    .await
+    .unwrap();
+}
+both_backends!(no_admin, a_store_without_an_admin);
+
 async fn audit_log(ctx: Ctx) {
     let s = &ctx.store;
     let a = sid("audited");

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use tills_storage::ImportWritten;
+use tills_storage::{ImportKind, ImportWritten};
 
 /// The legacy collections, by what they hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -31,6 +31,33 @@ impl Kind {
         Kind::Payments,
     ];
 
+    /// The table its rows are in (`import_rows.kind`).
+    pub fn table(self) -> ImportKind {
+        match self {
+            Kind::Categories => ImportKind::Categories,
+            Kind::Brands => ImportKind::Brands,
+            Kind::Units => ImportKind::Units,
+            Kind::Products => ImportKind::Products,
+            Kind::Customers => ImportKind::Customers,
+            Kind::Users => ImportKind::Users,
+            Kind::Sales => ImportKind::Sales,
+            Kind::Payments => ImportKind::Payments,
+        }
+    }
+
+    pub fn of_table(t: ImportKind) -> Kind {
+        match t {
+            ImportKind::Categories => Kind::Categories,
+            ImportKind::Brands => Kind::Brands,
+            ImportKind::Units => Kind::Units,
+            ImportKind::Products => Kind::Products,
+            ImportKind::Customers => Kind::Customers,
+            ImportKind::Users => Kind::Users,
+            ImportKind::Sales => Kind::Sales,
+            ImportKind::Payments => Kind::Payments,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Categories => "categories",
@@ -57,6 +84,11 @@ pub enum Action {
     Copied,
     /// A record the legacy data implied but did not hold (a unit a pack names).
     Created,
+    /// Imported by an earlier run and changed in the legacy system since: written over.
+    Updated,
+    /// Imported by an earlier run; this run leaves Tills' row as it is although the legacy
+    /// document differs (the entry says why: a conflict with a change made in Tills, …).
+    Kept,
 }
 
 /// Why.
@@ -83,6 +115,22 @@ pub enum Reason {
     UnknownStore,
     StoreMissing,
     NoPassword,
+    /// Updated: the legacy document changed since the run that imported it.
+    ChangedInLegacy,
+    /// Kept: the row was changed in Tills since it was imported (and the legacy document too):
+    /// Tills' version stays.
+    ChangedInTills,
+    /// Kept: the row was deleted in Tills since it was imported.
+    DeletedInTills,
+    /// Kept: a sale's lines or amounts, or a payment, changed in the legacy system; Tills writes
+    /// a sale once (only a status change comes across).
+    NotRewritten,
+    /// Kept: imported by an earlier run, the document is not in this dump any more (or no longer
+    /// importable); the row stays.
+    GoneFromSource,
+    /// Kept: the change could not be written (a key another row holds, a record it refers to
+    /// missing); the next run tries again.
+    NotWritten,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,6 +174,12 @@ pub struct KindStats {
     pub altered: u64,
     pub copied: u64,
     pub created: u64,
+    /// Imported by an earlier run and unchanged in the legacy system since: not written again.
+    pub unchanged: u64,
+    /// Imported by an earlier run, changed in the legacy system since, written over.
+    pub updated: u64,
+    /// Imported by an earlier run and left as Tills has it (conflicts; see the entries).
+    pub kept: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -142,6 +196,10 @@ pub struct StoreSummary {
     /// Rows this run inserted (0 everywhere on a second run).
     pub inserted: ImportWritten,
     pub cache_invalidated: bool,
+    /// Its active admins after the run (not read by a dry run). A store with none works (its
+    /// cashiers log in and sell) but needs an admin given: `tills admin create-store-admin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_admins: Option<i64>,
 }
 
 /// Seconds spent reading the dump, converting, writing to the database, verifying.
@@ -179,11 +237,23 @@ pub struct Report {
     pub documents: u64,
     pub documents_per_second: f64,
     pub rows_inserted: u64,
+    /// Rows written over (the documents `updated`).
+    pub rows_updated: u64,
     /// Where the time went, in seconds.
     pub timings: Timings,
     pub skipped: u64,
     pub altered: u64,
+    /// Documents an earlier run imported that had not changed: not written again.
+    pub unchanged: u64,
+    /// Documents an earlier run imported that changed in the legacy system: written over.
+    pub updated: u64,
+    /// Documents an earlier run imported that this run left as Tills has them (see the entries).
+    pub kept: u64,
+    /// The stores of `--store` (empty: every store of the dump).
+    pub selected_stores: Vec<String>,
     pub stores: Vec<StoreSummary>,
+    /// Imported stores that have no active admin (see `activeAdmins`).
+    pub stores_without_admin: Vec<String>,
     pub entries: Vec<Entry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<Vec<VerifyRow>>,
@@ -205,6 +275,31 @@ pub fn verify_table(rows: &[VerifyRow]) -> String {
             r.expected,
             r.target,
             if r.ok { "ok" } else { "DIFFERENT" }
+        ));
+    }
+    out
+}
+
+/// Prints one line per store: its documents and what became of them.
+pub fn store_table(stores: &[StoreSummary]) -> String {
+    let mut out = format!(
+        "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10} {:>9} {:>7} {:>10}\n",
+        "store", "created", "documents", "skipped", "altered", "inserted", "unchanged", "updated", "kept", "invoice#"
+    );
+    for s in stores {
+        let sum = |f: fn(&KindStats) -> u64| -> u64 { s.collections.values().map(f).sum() };
+        out.push_str(&format!(
+            "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10} {:>9} {:>7} {:>10}\n",
+            s.store_id,
+            if s.created { "yes" } else { "no" },
+            sum(|k| k.source),
+            sum(|k| k.skipped),
+            sum(|k| k.altered),
+            s.inserted.total(),
+            sum(|k| k.unchanged),
+            sum(|k| k.updated),
+            sum(|k| k.kept),
+            s.invoice_counter.map(|n| n.to_string()).unwrap_or_default()
         ));
     }
     out

@@ -19,25 +19,33 @@
 
 pub mod convert;
 pub mod decimal;
+mod delta;
+#[cfg(feature = "generate")]
+pub mod generate;
+mod layout;
+mod progress;
 pub mod read;
 pub mod report;
+mod write;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bson::Bson;
 use tills_domain::{Currency, StoreId};
-use tills_storage::{ExistingKeys, ImportBatch, ImportWritten, NewStore, PoolConfig, Store};
+use tills_storage::{ExistingKeys, ImportState, ImportWritten, NewStore, Store};
 
 use self::convert::{Converted, LegacyDoc, StoreInput};
+use self::delta::{Delta, Origins};
+use self::layout::{MapLine, Part, Plan, read_store_map, split_collection};
+use self::progress::Progress;
 use self::read::SourceFile;
 use self::report::{Action, Entry, Kind, KindStats, Reason, Report, StoreSummary, Timings, VerifyRow};
-use crate::cache::{CacheConfig, ProductCache, RedisConfig};
+use self::write::{Brake, WriteError, Written, write_store};
 
 /// `tills import-legacy`'s flags.
 #[derive(clap::Args, Debug, Clone)]
@@ -65,9 +73,6 @@ pub struct ImportLegacyArgs {
     /// Where to write the JSON report (default: import-report-<time>.json here).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Redis, to invalidate the imported stores' cached products.
-    #[arg(long, env = "REDIS_URL")]
-    pub redis_url: Option<String>,
     /// Documents per transaction.
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
@@ -75,6 +80,10 @@ pub struct ImportLegacyArgs {
     /// development machine; SQLite writes one at a time whatever this says).
     #[arg(long, default_value_t = 3)]
     pub jobs: usize,
+    /// Only this store (its Tills id or its legacy prefix, any case); repeat for more. Other
+    /// stores' data, cached products and invoice counters are not touched.
+    #[arg(long = "store", value_name = "STORE")]
+    pub stores: Vec<String>,
     /// Testing: stop (as if killed) after this many batches.
     #[arg(long, hide = true)]
     pub stop_after_batches: Option<u64>,
@@ -94,9 +103,9 @@ impl ImportLegacyArgs {
             dry_run: false,
             verify: false,
             report: None,
-            redis_url: None,
             batch_size: 1000,
             jobs: 3,
+            stores: Vec::new(),
             stop_after_batches: None,
             pause_after_batch_ms: None,
         }
@@ -113,237 +122,11 @@ pub struct Outcome {
     pub report_path: Option<PathBuf>,
 }
 
-/// The command: connects, imports, prints, writes the report.
-pub async fn cli(url: &str, args: ImportLegacyArgs) -> anyhow::Result<()> {
-    let pool = PoolConfig { max_connections: (args.jobs as u32).max(1) + 2, acquire_timeout: Duration::from_secs(30) };
-    let db = tills_storage::connect(url, &pool).await.context("opening the database")?;
-    let out = run(db, &args, true).await?;
-    let r = &out.report;
-    println!(
-        "{}{} documents in {:.1} s: {:.0} documents/s; {} rows inserted, {} documents skipped, {} altered (see the report)",
-        if r.dry_run { "dry run, nothing written: " } else { "" },
-        r.documents,
-        r.seconds,
-        r.documents_per_second,
-        r.rows_inserted,
-        r.skipped,
-        r.altered
-    );
-    println!(
-        "time: reading {:.1} s, converting {:.1} s, writing {:.1} s, verifying {:.1} s",
-        r.timings.read, r.timings.convert, r.timings.write, r.timings.verify
-    );
-    println!("{}", store_table(&r.stores));
-    if let Some(path) = &out.report_path {
-        println!("report: {}", path.display());
-    }
-    if let Some(rows) = &r.verify {
-        println!("{}", report::verify_table(rows));
-        if out.verified == Some(false) {
-            bail!("--verify: source and target differ where the report explains nothing (rows marked DIFFERENT)");
-        }
-        println!("verify: every difference between source and target is explained by the report");
-    }
-    Ok(())
-}
-
-fn store_table(stores: &[StoreSummary]) -> String {
-    let mut out = format!(
-        "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10}\n",
-        "store", "created", "documents", "skipped", "altered", "inserted", "invoice#"
-    );
-    for s in stores {
-        let docs: u64 = s.collections.values().map(|k| k.source).sum();
-        let skipped: u64 = s.collections.values().map(|k| k.skipped).sum();
-        let altered: u64 = s.collections.values().map(|k| k.altered).sum();
-        out.push_str(&format!(
-            "{:<24} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10}\n",
-            s.store_id,
-            if s.created { "yes" } else { "no" },
-            docs,
-            skipped,
-            altered,
-            s.inserted.total(),
-            s.invoice_counter.map(|n| n.to_string()).unwrap_or_default()
-        ));
-    }
-    out
-}
-
-/// A line of `--store-map`.
-#[derive(Debug, Clone, Default)]
-struct MapLine {
-    store: Option<StoreId>,
-    name: Option<String>,
-    currency: Option<String>,
-    timezone: Option<String>,
-    invoice_prefix: Option<String>,
-}
-
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match (ch, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur).trim().to_owned()),
-            _ => cur.push(ch),
-        }
-    }
-    out.push(cur.trim().to_owned());
-    out
-}
-
-fn read_store_map(path: &Path) -> anyhow::Result<HashMap<String, MapLine>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut map = HashMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim().trim_start_matches('\u{feff}');
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let f = csv_fields(line);
-        if n == 0 && f[0].eq_ignore_ascii_case("prefix") {
-            continue;
-        }
-        let get = |i: usize| f.get(i).filter(|s| !s.is_empty()).cloned();
-        let prefix = get(0).with_context(|| format!("{}:{}: no prefix", path.display(), n + 1))?;
-        let store = match get(1) {
-            Some(s) => Some(
-                StoreId::parse(&s).map_err(|e| anyhow::anyhow!("{}:{}: storeId {s:?}: {e}", path.display(), n + 1))?,
-            ),
-            None => None,
-        };
-        if let Some(c) = get(3) {
-            Currency::parse(&c).map_err(|e| anyhow::anyhow!("{}:{}: currency {c:?}: {e}", path.display(), n + 1))?;
-        }
-        map.insert(
-            prefix.to_lowercase(),
-            MapLine { store, name: get(2), currency: get(3), timezone: get(4), invoice_prefix: get(5) },
-        );
-    }
-    Ok(map)
-}
-
-/// The legacy collection kinds, by the suffix of `{prefix}_{suffix}`.
-fn split_collection(name: &str) -> Option<(&str, Kind)> {
-    let (prefix, suffix) = name.rsplit_once('_')?;
-    let kind = match suffix.to_ascii_lowercase().as_str() {
-        "products" => Kind::Products,
-        "customers" => Kind::Customers,
-        "categories" => Kind::Categories,
-        "brands" => Kind::Brands,
-        "units" => Kind::Units,
-        "sales" => Kind::Sales,
-        "payments" => Kind::Payments,
-        _ => return None,
-    };
-    (!prefix.is_empty()).then_some((prefix, kind))
-}
-
-/// One legacy store folded into a Tills store.
-#[derive(Debug, Clone)]
-struct Part {
-    db: usize,
-    prefix: String,
-    files: BTreeMap<Kind, (String, SourceFile)>,
-}
-
-#[derive(Debug, Default)]
-struct Plan {
-    parts: Vec<Part>,
-    /// Source documents, for the progress bar.
-    documents: u64,
-}
-
 /// What the source holds per store and kind, read straight from the documents (for --verify).
 #[derive(Debug, Clone, Copy, Default)]
 struct SourceStats {
     count: i64,
     money: i64,
-}
-
-/// Progress: a bar on a terminal, a line a second otherwise (logs, tests).
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    done: AtomicU64,
-    total: u64,
-    started: Instant,
-    last_line: Mutex<Instant>,
-    lines: bool,
-}
-
-impl Progress {
-    fn new(total: u64, show: bool) -> Progress {
-        let terminal = show && std::io::stderr().is_terminal();
-        let bar = terminal.then(|| {
-            let bar = indicatif::ProgressBar::new(total);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} documents ({per_sec}, eta {eta}) {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
-        Progress {
-            bar,
-            done: AtomicU64::new(0),
-            total,
-            started: Instant::now(),
-            last_line: Mutex::new(Instant::now()),
-            lines: show && !terminal,
-        }
-    }
-
-    fn message(&self, msg: String) {
-        if let Some(b) = &self.bar {
-            b.set_message(msg);
-        }
-    }
-
-    fn set(&self, done: u64) {
-        self.done.store(done, Ordering::Relaxed);
-        self.show(done);
-    }
-
-    /// Adds `n`, up to `cap` (a store's rows may outnumber its documents: shared categories
-    /// are copied into every store that uses them).
-    fn inc(&self, n: u64, cap: u64) {
-        let before = self.done.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| Some((d + n).min(cap.max(d))));
-        let before = before.unwrap_or_else(|d| d);
-        self.show((before + n).min(cap.max(before)));
-    }
-
-    fn show(&self, done: u64) {
-        if let Some(b) = &self.bar {
-            b.set_position(done);
-        }
-        if self.lines {
-            let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
-            if last.elapsed() >= Duration::from_secs(1) || done >= self.total {
-                *last = Instant::now();
-                eprintln!(
-                    "progress: {done}/{} documents, {:.0} documents/s",
-                    self.total,
-                    done as f64 / self.started.elapsed().as_secs_f64().max(1e-3)
-                );
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish();
-        }
-    }
 }
 
 /// Runs `f`, adding the seconds it took to `total`.
@@ -354,15 +137,22 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// Stops a run after K batches (testing), or pauses after each.
-struct Brake {
-    stop_after: Option<u64>,
-    pause: Option<Duration>,
-    batches: AtomicU64,
+/// The deployment's product cache, as the importer needs it: it runs as a process of its own,
+/// so the caller (the server's `tills import-legacy`) hands it the server's cache.
+#[async_trait::async_trait]
+pub trait ProductCacheHook: Send + Sync {
+    /// Drops every cached product of the store, on every instance.
+    async fn invalidate_store(&self, store: &StoreId);
 }
 
-/// Runs an import. `show_progress`: draw the bar (or lines) on stderr.
-pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: bool) -> anyhow::Result<Outcome> {
+/// Runs an import. `show_progress`: draw the bar (or lines) on stderr. `cache`: the product
+/// cache to invalidate for the stores whose catalog the run wrote.
+pub async fn run(
+    db: Arc<dyn Store>,
+    args: &ImportLegacyArgs,
+    show_progress: bool,
+    cache: Option<&dyn ProductCacheHook>,
+) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let currency = Currency::parse(&args.currency).map_err(|e| anyhow::anyhow!("--currency: {e}"))?;
@@ -379,6 +169,9 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
     // Which legacy store goes where.
     let mut plans: BTreeMap<StoreId, Plan> = BTreeMap::new();
     let mut total_documents = 0u64;
+    // Documents per file. A run of some stores (--store) counts only their files: a cutover of
+    // one store does not read through the whole fleet's dump.
+    let filtered = !args.stores.is_empty();
     let mut counts: HashMap<PathBuf, u64> = HashMap::new();
     let mut db_users: Vec<Option<SourceFile>> = Vec::new();
     let mut db_categories: Vec<Option<SourceFile>> = Vec::new();
@@ -402,7 +195,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         let mut users = None;
         let mut categories = None;
         for (name, file) in &database.collections {
-            let docs = read::count(file)?;
+            let docs = if filtered { 0 } else { read::count(file)? };
             counts.insert(file.path.clone(), docs);
             total_documents += docs;
             if name == "users" {
@@ -473,7 +266,6 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         db_prefixes.push(prefixes);
     }
 
-    let progress = Arc::new(Progress::new(total_documents, show_progress));
     let mut timings = Timings::default();
     let brake = Arc::new(Brake {
         stop_after: args.stop_after_batches,
@@ -591,6 +383,46 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         }
     }
 
+    // --store: only these stores, by Tills id or legacy prefix (any case). The whole dump was
+    // read for shared categories and users, so that a store converts as in a run of all.
+    let selected: Option<BTreeSet<StoreId>> = match args.stores.is_empty() {
+        true => None,
+        false => {
+            let mut set = BTreeSet::new();
+            for want in &args.stores {
+                let w = want.trim().to_lowercase();
+                let hits: Vec<StoreId> = plans
+                    .iter()
+                    .filter(|(id, plan)| id.as_str() == w || plan.parts.iter().any(|p| p.prefix.to_lowercase() == w))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                if hits.is_empty() {
+                    let known: Vec<&str> = plans.keys().take(12).map(StoreId::as_str).collect();
+                    bail!(
+                        "--store {want:?}: no store of the dump has this id or legacy prefix (its stores: {}{})",
+                        known.join(", "),
+                        if plans.len() > known.len() { ", …" } else { "" }
+                    );
+                }
+                set.extend(hits);
+            }
+            plans.retain(|id, _| set.contains(id));
+            for plan in plans.values_mut() {
+                plan.documents = 0;
+                for (_, file) in plan.parts.iter().flat_map(|p| p.files.values()) {
+                    let docs = read::count(file)?;
+                    counts.insert(file.path.clone(), docs);
+                    plan.documents += docs;
+                }
+            }
+            entries.retain(|e| e.store.as_deref().is_some_and(|s| set.iter().any(|id| id.as_str() == s)));
+            total_documents = plans.values().map(|p| p.documents).sum::<u64>()
+                + set.iter().map(|s| store_users.get(s).map_or(0, |u| u.len() as u64)).sum::<u64>();
+            Some(set)
+        }
+    };
+    let progress = Arc::new(Progress::new(total_documents, show_progress));
+
     // Store by store.
     let mut summaries = Vec::new();
     let mut sources: HashMap<(StoreId, Kind), SourceStats> = HashMap::new();
@@ -599,97 +431,127 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
     let mut done = 0u64;
     let mut inserted_total = ImportWritten::default();
     let mut stopped = false;
-    let mut touched = Vec::new();
     let mut inflight: Option<Inflight> = None;
-    for (store, plan) in &plans {
-        progress.message(store.to_string());
-        let mapped =
-            plan.parts.iter().find_map(|p| store_map.get(&p.prefix.to_lowercase())).cloned().unwrap_or_default();
-        let part_names: Vec<String> =
-            plan.parts.iter().map(|p| format!("{}/{}", databases[p.db].name, p.prefix)).collect();
-        let users = store_users.remove(store).unwrap_or_default();
-        let store_documents = plan.documents + users.len() as u64;
+    // Stores are read, converted and classified ahead of the one being written (each on a
+    // blocking thread), so that both cores work while the database writes.
+    let mut queue: VecDeque<Job> = VecDeque::new();
+    let mut upcoming = plans.iter();
+    loop {
+        while queue.len() < LOOKAHEAD
+            && let Some((store, plan)) = upcoming.next()
+        {
+            let mapped =
+                plan.parts.iter().find_map(|p| store_map.get(&p.prefix.to_lowercase())).cloned().unwrap_or_default();
+            let part_names: Vec<String> =
+                plan.parts.iter().map(|p| format!("{}/{}", databases[p.db].name, p.prefix)).collect();
+            let users = store_users.remove(store).unwrap_or_default();
+            let store_documents = plan.documents + users.len() as u64;
 
-        // The store in Tills.
-        let existing_store = db.get_store(store).await?;
-        let (decimals, currency_code, create) = match &existing_store {
-            Some(s) => (u32::from(s.currency_decimals), s.currency.clone(), None),
-            None if args.create_stores => {
-                let c = match &mapped.currency {
-                    Some(code) => Currency::parse(code).map_err(|e| anyhow::anyhow!("currency {code}: {e}"))?,
-                    None => currency,
-                };
-                (u32::from(c.decimals()), c.code().to_owned(), Some(c))
-            }
-            None => {
-                for part in &plan.parts {
-                    for (kind, (name, file)) in &part.files {
-                        entries.push(Entry {
+            // The store in Tills.
+            let existing_store = db.get_store(store).await?;
+            let mut missing = Vec::new();
+            let (decimals, currency_code, create) = match &existing_store {
+                Some(s) => (u32::from(s.currency_decimals), s.currency.clone(), None),
+                None if args.create_stores => {
+                    let c = match &mapped.currency {
+                        Some(code) => Currency::parse(code).map_err(|e| anyhow::anyhow!("currency {code}: {e}"))?,
+                        None => currency,
+                    };
+                    (u32::from(c.decimals()), c.code().to_owned(), Some(c))
+                }
+                None => {
+                    for part in &plan.parts {
+                        for (kind, (name, file)) in &part.files {
+                            missing.push(Entry {
+                                store: Some(store.to_string()),
+                                database: databases[part.db].name.clone(),
+                                collection: name.clone(),
+                                kind: Some(*kind),
+                                legacy_id: None,
+                                action: Action::Skipped,
+                                reason: Reason::StoreMissing,
+                                detail: format!(
+                                    "store {store} does not exist in Tills: create it, or run with --create-stores; \
+                                 not imported"
+                                ),
+                                count: Some(count_of(file)),
+                                amount_delta: None,
+                            });
+                        }
+                    }
+                    let n = users.len();
+                    if n > 0 {
+                        missing.push(Entry {
                             store: Some(store.to_string()),
-                            database: databases[part.db].name.clone(),
-                            collection: name.clone(),
-                            kind: Some(*kind),
+                            database: part_names.join(", "),
+                            collection: "users".into(),
+                            kind: Some(Kind::Users),
                             legacy_id: None,
                             action: Action::Skipped,
                             reason: Reason::StoreMissing,
-                            detail: format!(
-                                "store {store} does not exist in Tills: create it, or run with --create-stores; \
-                                 not imported"
-                            ),
-                            count: Some(count_of(file)),
+                            detail: format!("store {store} does not exist in Tills; its users are not imported"),
+                            count: Some(n as u64),
                             amount_delta: None,
                         });
                     }
+                    for kind in Kind::ALL {
+                        missing.extend(unreadable.remove(&(store.clone(), kind)).unwrap_or_default());
+                    }
+                    queue.push_back(Job { store: store.clone(), store_documents, work: Work::Missing(missing) });
+                    continue;
                 }
-                let n = users.len();
-                if n > 0 {
-                    entries.push(Entry {
-                        store: Some(store.to_string()),
-                        database: part_names.join(", "),
-                        collection: "users".into(),
-                        kind: Some(Kind::Users),
-                        legacy_id: None,
-                        action: Action::Skipped,
-                        reason: Reason::StoreMissing,
-                        detail: format!("store {store} does not exist in Tills; its users are not imported"),
-                        count: Some(n as u64),
-                        amount_delta: None,
-                    });
-                }
-                for kind in Kind::ALL {
-                    entries.extend(unreadable.remove(&(store.clone(), kind)).unwrap_or_default());
-                }
+            };
+            // Read and convert the store's documents (off the async threads: meanwhile the previous
+            // store's batches are being written), and classify them against what earlier runs wrote.
+            let mut input = StoreInput::default();
+            input.docs.insert(Kind::Categories, own_categories.remove(store).unwrap_or_default());
+            input.docs.insert(Kind::Users, users);
+            for part in &plan.parts {
+                input.shared_categories.extend(shared_categories[part.db].iter().cloned());
+            }
+            let files: Vec<(Arc<str>, Kind, String, SourceFile)> = plan
+                .parts
+                .iter()
+                .flat_map(|part| {
+                    let dbname: Arc<str> = databases[part.db].name.clone().into();
+                    part.files
+                        .iter()
+                        .filter(|(kind, _)| **kind != Kind::Categories)
+                        .map(move |(kind, (name, file))| (dbname.clone(), *kind, name.clone(), file.clone()))
+                })
+                .collect();
+            let task = {
+                let (db, store, known) = (db.clone(), store.clone(), existing_store.is_some());
+                tokio::spawn(async move {
+                    let (mut existing, state) = match known {
+                        true => (db.import_existing_keys(&store).await?, db.import_state(&store).await?),
+                        false => (ExistingKeys::default(), ImportState::default()),
+                    };
+                    existing.held_by_tills = state.changed_in_tills.keys().copied().collect();
+                    let id = store.clone();
+                    tokio::task::spawn_blocking(move || prepare(id, decimals, input, files, existing, state))
+                        .await
+                        .map_err(|e| anyhow::anyhow!("reading store {store}: {e}"))?
+                })
+            };
+            let stored = StoreJob { mapped, part_names, existing_store, currency_code, create, task };
+            queue.push_back(Job { store: store.clone(), store_documents, work: Work::Import(Box::new(stored)) });
+        }
+        let Some(Job { store, store_documents, work }) = queue.pop_front() else { break };
+        let store = &store;
+        progress.message(store.to_string());
+        let StoreJob { mapped, part_names, existing_store, currency_code, create, task } = match work {
+            Work::Missing(missing) => {
+                entries.extend(missing);
                 done += store_documents;
                 progress.set(done);
                 continue;
             }
+            Work::Import(job) => *job,
         };
-        // Read and convert the store's documents (off the async threads: meanwhile the previous
-        // store's batches are being written).
-        let existing =
-            if existing_store.is_some() { db.import_existing_keys(store).await? } else { ExistingKeys::default() };
-        let mut input = StoreInput::default();
-        input.docs.insert(Kind::Categories, own_categories.remove(store).unwrap_or_default());
-        input.docs.insert(Kind::Users, users);
-        for part in &plan.parts {
-            input.shared_categories.extend(shared_categories[part.db].iter().cloned());
-        }
-        let files: Vec<(Arc<str>, Kind, String, SourceFile)> = plan
-            .parts
-            .iter()
-            .flat_map(|part| {
-                let dbname: Arc<str> = databases[part.db].name.clone().into();
-                part.files
-                    .iter()
-                    .filter(|(kind, _)| **kind != Kind::Categories)
-                    .map(move |(kind, (name, file))| (dbname.clone(), *kind, name.clone(), file.clone()))
-            })
-            .collect();
-        let store_id = store.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare(store_id, decimals, input, files, existing))
-            .await
-            .map_err(|e| anyhow::anyhow!("reading store {store}: {e}"))??;
-        let Prepared { converted, sources: store_sources, unreadable: bad, read_seconds, convert_seconds } = prepared;
+        let prepared = task.await.map_err(|e| anyhow::anyhow!("reading store {store}: {e}"))??;
+        let Prepared { converted, delta, sources: store_sources, unreadable: bad, read_seconds, convert_seconds } =
+            prepared;
         timings.read += read_seconds;
         timings.convert += convert_seconds;
         let mut store_entries: Vec<Entry> = Vec::new();
@@ -713,6 +575,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
             collections: BTreeMap::new(),
             inserted: ImportWritten::default(),
             cache_invalidated: false,
+            active_admins: None,
         };
         store_entries.extend(converted.entries.iter().cloned());
         for kind in Kind::ALL {
@@ -721,6 +584,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
                 store_entries.iter().filter(|e| e.kind == Some(kind) && e.action == a).map(Entry::documents).sum()
             };
             let skipped = of_kind(Action::Skipped);
+            let counts = delta.counts.get(&kind).copied().unwrap_or_default();
             summary.collections.insert(
                 kind,
                 KindStats {
@@ -730,6 +594,9 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
                     altered: converted.altered.get(&kind).copied().unwrap_or(0),
                     copied: of_kind(Action::Copied),
                     created: of_kind(Action::Created),
+                    unchanged: counts.unchanged,
+                    updated: counts.updated,
+                    kept: counts.kept,
                 },
             );
         }
@@ -743,6 +610,7 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         if args.dry_run {
             summary.invoice_counter = converted.max_invoice_seq;
             entries.extend(store_entries);
+            entries.extend(delta.entries);
             summaries.push(summary);
             done += store_documents;
             progress.set(done);
@@ -750,9 +618,11 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         }
         // The previous store's batches first: one store is written at a time.
         if let Some(previous) = inflight.take() {
-            let (summary, end) = finish(previous, &db, &mut timings, &mut inserted_total, &mut touched).await?;
-            stopped = summary.1;
-            summaries.push(summary.0);
+            let end = previous.end;
+            let (summary, halted) =
+                finish(previous, &db, &mut timings, &mut inserted_total, &mut entries, cache).await?;
+            stopped = halted;
+            summaries.push(summary);
             done = end;
             progress.set(done);
             if stopped {
@@ -773,22 +643,26 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         }
         entries.extend(store_entries);
         let end = done + store_documents;
+        // Documents settled without a write (unchanged, kept) are done already.
+        progress.inc(delta.settled, end);
         let max_seq = converted.max_invoice_seq;
+        let Delta { replace, entries: delta_entries, .. } = delta;
         let task = {
             let (db, store, progress, brake) = (db.clone(), store.clone(), progress.clone(), brake.clone());
             let (size, jobs) = (args.batch_size, args.jobs);
             tokio::spawn(async move {
                 let started = Instant::now();
-                let result = write_store(&db, &store, converted, (size, jobs), (&progress, end), &brake).await;
+                let result = write_store(&db, &store, converted, replace, (size, jobs), (&progress, end), &brake).await;
                 (result, started.elapsed().as_secs_f64())
             })
         };
-        inflight = Some(Inflight { store: store.clone(), summary, max_seq, end, task });
+        inflight = Some(Inflight { store: store.clone(), summary, delta_entries, max_seq, end, task });
     }
     if let Some(last) = inflight.take() {
-        let (summary, end) = finish(last, &db, &mut timings, &mut inserted_total, &mut touched).await?;
-        stopped = summary.1;
-        summaries.push(summary.0);
+        let end = last.end;
+        let (summary, halted) = finish(last, &db, &mut timings, &mut inserted_total, &mut entries, cache).await?;
+        stopped = halted;
+        summaries.push(summary);
         done = end;
         progress.set(done);
     }
@@ -797,8 +671,8 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
     }
     progress.finish();
 
-    // Shared categories no store uses.
-    for (di, shared) in shared_categories.iter().enumerate() {
+    // Shared categories no store uses (a run of some stores cannot tell).
+    for (di, shared) in shared_categories.iter().enumerate().filter(|_| selected.is_none()) {
         let dbname = databases[di].name.as_str();
         for doc in shared {
             let key = doc.key();
@@ -815,20 +689,15 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         }
     }
 
-    // Cached products of the imported stores.
-    if !args.dry_run
-        && !touched.is_empty()
-        && let Some(url) = args.redis_url.as_deref().filter(|u| !u.trim().is_empty())
-    {
-        let config = CacheConfig { redis: Some(RedisConfig::new(url.trim())), ..CacheConfig::default() };
-        let cache = ProductCache::new(db.clone(), &config).map_err(|e| anyhow::anyhow!(e))?;
-        for store in &touched {
-            cache.invalidate_store_products(store).await;
-        }
+    // Stores that have no admin to manage them (their legacy users are all cashiers).
+    if !args.dry_run {
         for s in summaries.iter_mut() {
-            s.cache_invalidated = touched.iter().any(|t| t.as_str() == s.store_id);
+            let store = StoreId::parse(&s.store_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+            s.active_admins = Some(db.active_admins(&store).await?);
         }
     }
+    let stores_without_admin =
+        summaries.iter().filter(|s| s.active_admins == Some(0)).map(|s| s.store_id.clone()).collect();
 
     let verifying = Instant::now();
     let verify = if args.verify {
@@ -837,10 +706,14 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         for e in &entries {
             let (Some(store), Some(kind)) = (e.store.as_deref(), e.kind) else { continue };
             let x = explained.entry((store, kind)).or_default();
-            x.0 += match e.action {
-                Action::Skipped => -(e.documents() as i64),
-                Action::Copied => e.documents() as i64,
-                Action::Altered | Action::Created => 0,
+            x.0 += match (e.action, e.reason) {
+                (Action::Skipped, _) => -(e.documents() as i64),
+                (Action::Copied, _) => e.documents() as i64,
+                // Imported before and still in Tills, though not in this dump (any more).
+                (Action::Kept, Reason::GoneFromSource) => e.documents() as i64,
+                // In this dump, gone from Tills.
+                (Action::Kept, Reason::DeletedInTills) => -(e.documents() as i64),
+                _ => 0,
             };
             x.1 += e.amount_delta.unwrap_or(0);
         }
@@ -886,7 +759,10 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
 
     let seconds = started.elapsed().as_secs_f64();
     let skipped = entries.iter().filter(|e| e.action == Action::Skipped).map(Entry::documents).sum();
-    let altered = summaries.iter().flat_map(|s| s.collections.values()).map(|k| k.altered).sum();
+    let stats =
+        |f: fn(&KindStats) -> u64| -> u64 { summaries.iter().flat_map(|s| s.collections.values()).map(f).sum() };
+    let (altered, unchanged, updated, kept) =
+        (stats(|k| k.altered), stats(|k| k.unchanged), stats(|k| k.updated), stats(|k| k.kept));
     let report = Report {
         source: args.source.display().to_string(),
         backend: db.backend().to_owned(),
@@ -897,10 +773,16 @@ pub async fn run(db: Arc<dyn Store>, args: &ImportLegacyArgs, show_progress: boo
         documents: total_documents,
         documents_per_second: total_documents as f64 / seconds.max(1e-9),
         rows_inserted: inserted_total.total(),
+        rows_updated: inserted_total.updated,
         timings,
         skipped,
         altered,
+        unchanged,
+        updated,
+        kept,
+        selected_stores: selected.iter().flatten().map(ToString::to_string).collect(),
         stores: summaries,
+        stores_without_admin,
         entries,
         verify,
     };
@@ -963,9 +845,12 @@ fn unreadable_entry(
     }
 }
 
-/// A store's documents, read and converted.
+/// A store's documents, read, converted and classified.
 struct Prepared {
+    /// The rows to insert.
     converted: Converted,
+    /// The rows to write over, and what became of the rest.
+    delta: Delta,
     /// What the source holds per kind (documents read; unreadable ones are added by the caller).
     sources: Vec<(Kind, SourceStats)>,
     unreadable: Vec<Entry>,
@@ -980,6 +865,7 @@ fn prepare(
     mut input: StoreInput,
     files: Vec<(Arc<str>, Kind, String, SourceFile)>,
     existing: ExistingKeys,
+    state: ImportState,
 ) -> anyhow::Result<Prepared> {
     let reading = Instant::now();
     let mut unreadable = Vec::new();
@@ -1015,176 +901,115 @@ fn prepare(
         })
         .collect();
     let converting = Instant::now();
-    let converted = convert::convert(&store, decimals, &input, &existing);
-    Ok(Prepared { converted, sources, unreadable, read_seconds, convert_seconds: converting.elapsed().as_secs_f64() })
+    let mut converted = convert::convert(&store, decimals, &input, &existing);
+    // A store an earlier run imported: what changed since, and what did not.
+    let delta = if state.rows.is_empty() {
+        Delta::default()
+    } else {
+        let origins: Origins = input
+            .docs
+            .iter()
+            .flat_map(|(kind, docs)| {
+                docs.iter().map(|d| ((*kind, d.key()), (d.database.clone(), d.collection.clone())))
+            })
+            .chain(
+                input
+                    .shared_categories
+                    .iter()
+                    .map(|d| ((Kind::Categories, d.key()), (d.database.clone(), d.collection.clone()))),
+            )
+            .collect();
+        delta::classify(&store, &mut converted, &state, &origins)
+    };
+    let convert_seconds = converting.elapsed().as_secs_f64();
+    Ok(Prepared { converted, delta, sources, unreadable, read_seconds, convert_seconds })
 }
 
 /// A store whose batches are being written.
 struct Inflight {
     store: StoreId,
     summary: StoreSummary,
+    /// Its documents updated or kept (refused replacements turn from updated to kept).
+    delta_entries: Vec<Entry>,
     max_seq: Option<i64>,
     /// Documents done once it is written.
     end: u64,
-    task: tokio::task::JoinHandle<(Result<ImportWritten, WriteError>, f64)>,
+    task: tokio::task::JoinHandle<(Result<Written, WriteError>, f64)>,
 }
 
-/// Waits for a store's batches, then raises its invoice counter. Returns (its summary, whether
-/// the run stopped) and the documents done.
+/// Waits for a store's batches, then raises its invoice counter and drops its cached products
+/// when its catalog changed. Returns its summary and whether the run stopped.
 async fn finish(
     f: Inflight,
     db: &Arc<dyn Store>,
     timings: &mut Timings,
     inserted: &mut ImportWritten,
-    touched: &mut Vec<StoreId>,
-) -> anyhow::Result<((StoreSummary, bool), u64)> {
-    let Inflight { store, mut summary, max_seq, end, task } = f;
+    entries: &mut Vec<Entry>,
+    cache: Option<&dyn ProductCacheHook>,
+) -> anyhow::Result<(StoreSummary, bool)> {
+    let Inflight { store, mut summary, mut delta_entries, max_seq, end: _, task } = f;
     let (result, seconds) = task.await.map_err(|e| anyhow::anyhow!("writing store {store}: {e}"))?;
     timings.write += seconds;
-    match result {
-        Ok(written) => {
-            summary.inserted = written;
-            inserted.add(&written);
-            if let Some(n) = max_seq {
-                summary.invoice_counter = Some(db.raise_invoice_counter(&store, n).await?);
-            }
-            touched.push(store);
-            Ok(((summary, false), end))
+    let (written, stopped) = match result {
+        Ok(w) => (w, false),
+        Err(WriteError::Stopped(w)) => (w, true),
+        Err(WriteError::Failed(e)) => return Err(e.context(format!("importing store {store}"))),
+    };
+    summary.inserted = written.rows;
+    inserted.add(&written.rows);
+    // Replacements the database refused: not written, the next run tries again.
+    for (kind, legacy_id, why) in &written.refused {
+        if let Some(e) = delta_entries
+            .iter_mut()
+            .find(|e| e.kind == Some(*kind) && e.action == Action::Updated && e.legacy_id.as_deref() == Some(legacy_id))
+        {
+            e.action = Action::Kept;
+            e.reason = Reason::NotWritten;
+            e.detail = format!(
+                "changed in the legacy system, but the change could not be written ({why}); Tills' row stays as it was"
+            );
         }
-        Err(WriteError::Stopped(written)) => {
-            summary.inserted = written;
-            inserted.add(&written);
-            Ok(((summary, true), end))
-        }
-        Err(WriteError::Failed(e)) => Err(e.context(format!("importing store {store}"))),
-    }
-}
-
-enum WriteError {
-    /// `--stop-after-batches` was reached (testing): what was written so far.
-    Stopped(ImportWritten),
-    Failed(anyhow::Error),
-}
-
-/// Writes a store's rows: phase by phase (a phase's rows only refer to earlier phases), the
-/// batches of one phase `--jobs` at a time.
-async fn write_store(
-    db: &Arc<dyn Store>,
-    store: &StoreId,
-    c: Converted,
-    (size, jobs): (usize, usize),
-    (progress, cap): (&Progress, u64),
-    brake: &Arc<Brake>,
-) -> Result<ImportWritten, WriteError> {
-    let size = size.max(1);
-    fn split<T>(rows: Vec<T>, size: usize) -> Vec<Vec<T>> {
-        let mut out = Vec::new();
-        let mut it = rows.into_iter().peekable();
-        while it.peek().is_some() {
-            out.push(it.by_ref().take(size).collect());
-        }
-        out
-    }
-    // Categories refer to their parents (placed first): one batch at a time, in order.
-    let phases: Vec<(Vec<ImportBatch>, usize)> = vec![
-        (
-            split(c.categories, size)
-                .into_iter()
-                .map(|categories| ImportBatch { categories, ..Default::default() })
-                .collect(),
-            1,
-        ),
-        (
-            split(c.brands, size)
-                .into_iter()
-                .map(|brands| ImportBatch { brands, ..Default::default() })
-                .chain(split(c.units, size).into_iter().map(|units| ImportBatch { units, ..Default::default() }))
-                .collect(),
-            jobs,
-        ),
-        (
-            split(c.products, size)
-                .into_iter()
-                .map(|products| ImportBatch { products, ..Default::default() })
-                .collect(),
-            jobs,
-        ),
-        (
-            split(c.customers, size)
-                .into_iter()
-                .map(|customers| ImportBatch { customers, ..Default::default() })
-                .chain(split(c.users, size).into_iter().map(|users| ImportBatch { users, ..Default::default() }))
-                .collect(),
-            jobs,
-        ),
-        (split(c.sales, size).into_iter().map(|sales| ImportBatch { sales, ..Default::default() }).collect(), jobs),
-        (
-            split(c.payments, size)
-                .into_iter()
-                .map(|payments| ImportBatch { payments, ..Default::default() })
-                .collect(),
-            jobs,
-        ),
-    ];
-    let mut written = ImportWritten::default();
-    for (batches, jobs) in phases {
-        let mut set = tokio::task::JoinSet::new();
-        let mut queue = batches.into_iter();
-        let mut failure: Option<WriteError> = None;
-        loop {
-            while failure.is_none() && set.len() < jobs.max(1) {
-                let Some(batch) = queue.next() else { break };
-                if brake.stop_after.is_some_and(|k| brake.batches.load(Ordering::SeqCst) >= k) {
-                    failure = Some(WriteError::Stopped(written));
-                    break;
-                }
-                brake.batches.fetch_add(1, Ordering::SeqCst);
-                let db = db.clone();
-                let store = store.clone();
-                let brake = brake.clone();
-                set.spawn(async move {
-                    let docs = legacy_documents(&batch);
-                    let r = db.import_batch(&store, &batch).await;
-                    if let Some(p) = brake.pause {
-                        tokio::time::sleep(p).await;
-                    }
-                    r.map(|w| (w, docs))
-                });
-            }
-            let Some(joined) = set.join_next().await else { break };
-            match joined {
-                Ok(Ok((w, docs))) => {
-                    written.add(&w);
-                    progress.inc(docs, cap);
-                }
-                Ok(Err(e)) => {
-                    failure.get_or_insert(WriteError::Failed(anyhow::Error::new(e).context("writing a batch")));
-                }
-                Err(e) => {
-                    failure.get_or_insert(WriteError::Failed(anyhow::anyhow!("a batch task failed: {e}")));
-                }
-            }
-        }
-        if let Some(f) = failure {
-            return Err(match f {
-                WriteError::Stopped(_) => WriteError::Stopped(written),
-                other => other,
-            });
+        if let Some(k) = summary.collections.get_mut(kind) {
+            k.updated = k.updated.saturating_sub(1);
+            k.kept += 1;
         }
     }
-    Ok(written)
+    entries.extend(delta_entries);
+    if !stopped && let Some(n) = max_seq {
+        summary.invoice_counter = Some(db.raise_invoice_counter(&store, n).await?);
+    }
+    // Its cached products, on every instance of the deployment.
+    if written.catalog
+        && let Some(cache) = cache
+    {
+        cache.invalidate_store(&store).await;
+        summary.cache_invalidated = true;
+    }
+    Ok((summary, stopped))
 }
 
-/// The legacy documents a batch carries (rows the importer created, such as a pack's unit, do
-/// not count).
-fn legacy_documents(b: &ImportBatch) -> u64 {
-    let named = |v: &[tills_storage::ImportNamed]| v.iter().filter(|r| r.legacy_id.is_some()).count();
-    (named(&b.categories)
-        + named(&b.brands)
-        + named(&b.units)
-        + b.products.len()
-        + b.customers.len()
-        + b.users.len()
-        + b.sales.len()
-        + b.payments.len()) as u64
+/// How many stores are read, converted and classified ahead of the one being written.
+const LOOKAHEAD: usize = 2;
+
+/// A store on its way: its documents being read and converted, or nothing to do (the store is
+/// not in Tills and --create-stores was not given).
+struct Job {
+    store: StoreId,
+    store_documents: u64,
+    work: Work,
+}
+
+enum Work {
+    /// Entries saying why the store's documents were not imported.
+    Missing(Vec<Entry>),
+    Import(Box<StoreJob>),
+}
+
+struct StoreJob {
+    mapped: MapLine,
+    part_names: Vec<String>,
+    existing_store: Option<tills_storage::StoreRecord>,
+    currency_code: String,
+    create: Option<Currency>,
+    task: tokio::task::JoinHandle<anyhow::Result<Prepared>>,
 }
