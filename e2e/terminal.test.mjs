@@ -2,95 +2,23 @@
 // driven by playwright-core. Run by scripts/test.sh (the README's test command).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tills, launch, login as signIn, scan, waitingRefs, shots, COLA, COLA_SIX } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
-const bin = process.env.TILLS_BIN || join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug', 'tills');
-const shots = join(root, 'docs', 'screenshots');
-const dataDir = mkdtempSync(join(tmpdir(), 'tills-e2e-'));
-const PASSWORD = 'tills-demo-1';
-const COLA = '4006000001005';
-const COLA_SIX = '4006000001104';
-
-let port;
-let server;
+const tills = new Tills();
 let browser;
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function startServer() {
-  server = spawn(bin, ['serve', '--demo', '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, TILLS_DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', RUST_LOG: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (r.ok) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('tills did not start');
-}
-
-async function stopServer() {
-  if (!server) return;
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGKILL');
-  await exited;
-  server = null;
-}
-
-async function apiToken(email) {
-  const r = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ store: 'demo', email, password: PASSWORD }),
-  });
-  return (await r.json()).token;
-}
-
-async function login(page, email) {
-  await page.goto(`http://127.0.0.1:${port}/`);
-  await page.fill('input[name=store]', 'demo');
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('#scan');
-}
-
-async function scan(page, code) {
-  await page.fill('#scan', code);
-  await page.press('#scan', 'Enter');
-}
+const login = (page, email) => signIn(page, tills, email);
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  port = await freePort();
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  await tills.start();
+  browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  await stopServer();
-  rmSync(dataDir, { recursive: true, force: true });
+  await tills.cleanup();
 });
 
 test('a cashier scans a product and a pack, changes a quantity, pays cash and gets a receipt', async () => {
@@ -148,7 +76,7 @@ test('a cashier sees no manager actions', async () => {
   await login(page, 'cashier@demo.tills');
   const nav = await page.locator('#nav button').allTextContents();
   assert.deepEqual(nav, ['Sale', 'Sales', 'Customers']);
-  await page.goto(`http://127.0.0.1:${port}/#products`);
+  await page.goto(`${tills.url}/#products`);
   await page.reload();
   await page.waitForSelector('#scan');
   await page.close();
@@ -161,27 +89,20 @@ test('a sale made while the server is down is sent after it restarts, exactly on
   await scan(page, COLA);
   await page.waitForFunction(() => document.querySelector('#total')?.textContent.includes('1.50'));
   await page.click('#cart button[aria-label^=Remove]');
-  await stopServer();
+  await tills.stop();
   await scan(page, COLA);
   await page.waitForSelector('text=Offline: the sale will be sent');
   await page.fill('#cash', '5');
   await page.click('#complete');
   await page.waitForSelector('#provisional-ref');
   await page.waitForFunction(() => document.querySelector('#outbox-badge')?.textContent === '1 waiting');
-  const ref = (await page.evaluate(() => new Promise((resolve) => {
-    const req = indexedDB.open('tills', 1);
-    req.onsuccess = () => {
-      const all = req.result.transaction('outbox').objectStore('outbox').getAll();
-      all.onsuccess = () => resolve(all.result.map((i) => i.clientRef));
-    };
-  })))[0];
+  const ref = (await waitingRefs(page))[0];
   assert.ok(ref, 'the sale waits in IndexedDB');
   await page.screenshot({ path: join(shots, 'offline-waiting.png') });
-  await startServer();
+  await tills.start();
   await page.waitForFunction(() => document.querySelector('#outbox-badge')?.hidden === true, null, { timeout: 20_000 });
-  const token = await apiToken('manager@demo.tills');
-  const r = await fetch(`http://127.0.0.1:${port}/api/v1/sales?limit=200`, { headers: { authorization: `Bearer ${token}` } });
-  const sales = (await r.json()).items.filter((s) => s.clientRef === ref);
+  const r = await tills.call('manager@demo.tills', 'GET', '/sales?limit=200');
+  const sales = r.data.items.filter((s) => s.clientRef === ref);
   assert.equal(sales.length, 1, 'exactly one sale for the waiting clientRef');
   assert.equal(sales[0].offline, true);
   await page.close();

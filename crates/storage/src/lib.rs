@@ -13,6 +13,7 @@ mod approvals;
 mod audit;
 mod backend;
 mod carts;
+mod catalog;
 mod customers;
 mod direct;
 mod error;
@@ -33,6 +34,7 @@ pub use approvals::{ApprovalRepo, NewApproval};
 pub use audit::{AuditFilter, AuditRecord, AuditRepo, NewAudit};
 pub use backend::{APP_ROLE, PgStore, PoolConfig, SqliteStore, pg_migrations_fingerprint};
 pub use carts::{CartRepo, NewParkedCart, ParkedCartRecord, Resumed};
+pub use catalog::CatalogRepo;
 pub use customers::{CustomerFilter, CustomerInput, CustomerRecord, CustomerRepo};
 pub use error::{Result, StorageError, UniqueKey};
 pub use import::{
@@ -49,7 +51,8 @@ pub use products::{
 pub use returns::{NewReturn, NewReturnLine, ReturnLineRecord, ReturnPayout, ReturnRecord, ReturnRepo};
 pub use sales::{
     DayActivity, DaySale, ExportRow, Idempotent, NewPayment, NewSale, NewSaleLine, PaymentFilter, PaymentRecord,
-    RefundLineRecord, RefundRecord, RefundRequest, SaleFilter, SaleHeader, SaleLineRecord, SaleRecord, SaleRepo,
+    RefundLineRecord, RefundRecord, RefundRequest, RefundedLine, SaleFilter, SaleHeader, SaleLineRecord, SaleRecord,
+    SaleRepo,
 };
 pub use search::{SearchCatalog, SearchEntry, SearchRepo};
 pub use shifts::{
@@ -73,6 +76,7 @@ pub trait Store:
     + CartRepo
     + ApprovalRepo
     + ReturnRepo
+    + CatalogRepo
     + ImportRepo
     + Send
     + Sync

@@ -247,6 +247,20 @@ pub struct DayActivity {
     pub refunds: Vec<(i64, Vec<(PaymentMethod, i64)>)>,
     /// Lines of the day's offline sales sold at another price than the catalog's.
     pub offline_price_differences: i64,
+    /// Every refund of the sale lines that the day's refunds touched, earlier ones included, in
+    /// the order they were made: what a refund gives back in tax depends on the refunds before it.
+    pub refunded_lines: Vec<RefundedLine>,
+}
+
+/// One refund of one sale line, with the line's sold quantity and tax.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RefundedLine {
+    pub sale_line_id: Id,
+    /// 1 when this refund was made within the day, 0 for an earlier one.
+    pub in_day: i32,
+    pub quantity_milli: i64,
+    pub sold_milli: i64,
+    pub line_tax: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -380,6 +394,15 @@ const DAY_RETURNS: &str = "SELECT id, total FROM returns WHERE store_id = $1 AND
 const DAY_RETURN_PAYOUTS: &str = "SELECT p.return_id, p.method, p.amount FROM return_payouts p \
      JOIN returns r ON r.store_id = p.store_id AND r.id = p.return_id \
      WHERE p.store_id = $1 AND r.created_at >= $2 AND r.created_at < $3";
+const DAY_REFUNDED_LINES: &str = "SELECT rl.sale_line_id, \
+     CASE WHEN r.created_at >= $2 AND r.created_at < $3 THEN 1 ELSE 0 END AS in_day, rl.quantity_milli, \
+     l.quantity_milli AS sold_milli, l.tax AS line_tax FROM refund_lines rl \
+     JOIN refunds r ON r.store_id = rl.store_id AND r.id = rl.refund_id \
+     JOIN sale_lines l ON l.store_id = rl.store_id AND l.id = rl.sale_line_id \
+     WHERE rl.store_id = $1 AND rl.sale_line_id IN (SELECT dl.sale_line_id FROM refund_lines dl \
+     JOIN refunds dr ON dr.store_id = dl.store_id AND dr.id = dl.refund_id \
+     WHERE dl.store_id = $1 AND dr.created_at >= $2 AND dr.created_at < $3) \
+     ORDER BY rl.sale_line_id, r.created_at, r.id";
 const DAY_OFFLINE_DIFFS: &str = "SELECT COUNT(*) FROM sale_lines l JOIN sales s ON s.store_id = l.store_id AND s.id = l.sale_id \
      WHERE l.store_id = $1 AND s.sold_at >= $2 AND s.sold_at < $3 AND s.offline AND s.status <> 'voided' \
      AND l.catalog_price IS NOT NULL AND l.catalog_price <> l.price";
@@ -1088,6 +1111,12 @@ macro_rules! impl_sale_repo {
                     .bind(to)
                     .fetch_all(&mut *tx)
                     .await?;
+                let refunded_lines: Vec<RefundedLine> = sqlx::query_as(DAY_REFUNDED_LINES)
+                    .bind(store.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 let refunds = refund_rows
                     .into_iter()
@@ -1098,7 +1127,7 @@ macro_rules! impl_sale_repo {
                         Ok((total, payouts.map(|p| Ok((method(p.1.clone())?, p.2))).collect::<Result<_>>()?))
                     })
                     .collect::<Result<_>>()?;
-                Ok(DayActivity { sales, payments, refunds, offline_price_differences: diffs })
+                Ok(DayActivity { sales, payments, refunds, offline_price_differences: diffs, refunded_lines })
             }
         }
     };

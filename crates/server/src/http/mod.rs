@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod carts;
+pub mod catalog_changes;
 pub mod customers;
 pub mod named;
 pub mod ops;
@@ -77,6 +78,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(shifts::move_cash))
         .routes(routes!(shifts::report))
         .routes(routes!(shifts::close))
+        .routes(routes!(catalog_changes::changes))
         .routes(routes!(reports::daily))
         .routes(routes!(ops::openapi))
         .routes(routes!(ops::healthz))

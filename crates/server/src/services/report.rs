@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
+use tills_domain::pricing::refund_amount;
 use tills_domain::{Id, PaymentMethod, SaleStatus, ShiftStatus};
-use tills_storage::{DayActivity, ShiftFilter, ShiftRecord, Store, StoreId};
+use tills_storage::{DayActivity, RefundedLine, ShiftFilter, ShiftRecord, Store, StoreId};
 
 type Timestamp = chrono::DateTime<chrono::Utc>;
 
@@ -27,7 +28,8 @@ pub async fn daily_report(
 }
 
 /// API.md's report. Voided sales count only under `voids`; refunds count on the day they were
-/// made; `byPaymentMethod` is what was taken minus change minus refunds paid out.
+/// made, their tax too (`tax` is what the day's sales charged less what its refunds gave back);
+/// `byPaymentMethod` is what was taken minus change minus refunds paid out.
 #[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DailyReport {
@@ -37,6 +39,7 @@ pub struct DailyReport {
     /// Σ subtotal (before discounts) of the day's sales.
     pub gross_sales: i64,
     pub discounts: i64,
+    /// Σ tax of the day's sales − the tax the day's refunds gave back.
     pub tax: i64,
     pub refunds: i64,
     /// Σ sale totals − refunds.
@@ -113,7 +116,7 @@ pub fn daily(date: NaiveDate, a: &DayActivity, shifts: &[ShiftRecord]) -> DailyR
         sales_count: live.len() as i64,
         gross_sales: live.iter().map(|s| s.subtotal).sum(),
         discounts: live.iter().map(|s| s.discount_total).sum(),
-        tax: live.iter().map(|s| s.tax_total).sum(),
+        tax: live.iter().map(|s| s.tax_total).sum::<i64>() - refunded_tax(&a.refunded_lines),
         refunds,
         net_sales: live.iter().map(|s| s.total).sum::<i64>() - refunds,
         by_payment_method: by_method,
@@ -122,5 +125,46 @@ pub fn daily(date: NaiveDate, a: &DayActivity, shifts: &[ShiftRecord]) -> DailyR
         first_invoice: numbered.first().map(|s| s.invoice_number.clone()),
         last_invoice: numbered.last().map(|s| s.invoice_number.clone()),
         shifts: shifts.iter().rev().map(DayShift::from).collect(),
+    }
+}
+
+/// The tax the day's refunds gave back. A refund returns a line's tax in the same proportion as
+/// its total (API.md: total × refunded ÷ sold, half up, the refund that completes the line taking
+/// what remains), so a line refunded in full gives back exactly the tax it charged. `lines` holds
+/// every refund of each line the day touched, oldest first, earlier days' included.
+fn refunded_tax(lines: &[RefundedLine]) -> i64 {
+    let mut total = 0;
+    let mut done: Option<(tills_domain::Id, i64, i64)> = None; // (line, refunded milli, refunded tax)
+    for l in lines {
+        let (milli, tax) = match done {
+            Some((id, m, t)) if id == l.sale_line_id => (m, t),
+            _ => (0, 0),
+        };
+        let back = refund_amount(l.line_tax, l.sold_milli, milli, tax, l.quantity_milli);
+        if l.in_day == 1 {
+            total += back;
+        }
+        done = Some((l.sale_line_id, milli + l.quantity_milli, tax + back));
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: tills_domain::Id, in_day: bool, quantity_milli: i64) -> RefundedLine {
+        RefundedLine { sale_line_id: id, in_day: i32::from(in_day), quantity_milli, sold_milli: 3000, line_tax: 100 }
+    }
+
+    #[test]
+    fn refunds_give_back_tax_in_proportion_and_the_last_takes_what_remains() {
+        let a = tills_domain::new_id();
+        // 3 sold with 100 tax: 1 yesterday (33), 1 today (33), the last today (34).
+        let lines = [line(a, false, 1000), line(a, true, 1000), line(a, true, 1000)];
+        assert_eq!(refunded_tax(&lines), 67);
+        assert_eq!(refunded_tax(&lines[..2]), 33);
+        let b = tills_domain::new_id();
+        assert_eq!(refunded_tax(&[line(a, true, 3000), line(b, true, 1500)]), 150);
     }
 }

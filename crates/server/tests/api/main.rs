@@ -6,6 +6,7 @@ mod helpers;
 mod cache;
 mod carts_and_approvals;
 mod catalog;
+mod catalog_changes;
 mod contract_gaps;
 mod crash;
 mod import;

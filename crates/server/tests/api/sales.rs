@@ -594,6 +594,21 @@ async fn daily_report_adds_up(app: TestApp) {
     let today = app.get("/api/v1/reports/daily", &s.manager).await.expect(200);
     assert_eq!(today["refunds"], 179);
     assert_eq!(today["byPaymentMethod"]["cash"], -179);
+    // Its tax leaves the day's tax with it: half of the line's 57, rounded half up.
+    assert_eq!(today["tax"], -29);
+    // The last of the line takes the tax that remains: the line's whole 57 is back.
+    app.post(
+        &format!("/api/v1/sales/{}/refunds", a["id"].as_str().unwrap()),
+        &s.manager,
+        json!({"lines": [{"lineId": line, "quantity": 1}], "payments": [{"method": "cash", "amount": 178}]}),
+    )
+    .await
+    .expect(201);
+    let today = app.get("/api/v1/reports/daily", &s.manager).await.expect(200);
+    assert_eq!(today["refunds"], 357);
+    assert_eq!(today["tax"], -57);
+    let again = app.get("/api/v1/reports/daily?date=2026-03-29", &s.manager).await.expect(200);
+    assert_eq!(again["tax"], 57 + 114, "a refund counts on the day it is made");
 }
 both_backends!(daily_report_adds_up);
 

@@ -13,6 +13,7 @@ const STORE_TABLES: &[&str] = &[
     "brands",
     "units",
     "products",
+    "catalog_changes",
     "product_units",
     "product_barcodes",
     "customers",
