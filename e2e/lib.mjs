@@ -109,6 +109,17 @@ export async function login(page, tills, email) {
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
   await page.waitForSelector('#scan');
+  await openShift(page, '100.00', 'till-' + email.split('@')[0]);
+}
+
+// The demo store sells in cash-drawer shifts: a user without an open one opens it from the
+// banner of the sale screen, on its own terminal. Nothing to do when one is open.
+export async function openShift(page, float = '100.00', terminal = 'till-1') {
+  if (!(await page.isVisible('#shift-banner'))) return;
+  await page.fill('#shift-terminal', terminal);
+  await page.fill('#opening-float', float);
+  await page.click('#open-shift-submit');
+  await page.waitForSelector('#shift-banner', { state: 'detached' });
 }
 
 export async function scan(page, code) {

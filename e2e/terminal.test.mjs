@@ -75,7 +75,7 @@ test('a cashier sees no manager actions', async () => {
   const page = await browser.newPage();
   await login(page, 'cashier@demo.tills');
   const nav = await page.locator('#nav button').allTextContents();
-  assert.deepEqual(nav, ['Sale', 'Sales', 'Customers']);
+  assert.deepEqual(nav, ['Sale', 'Sales', 'Drawer', 'Customers']);
   await page.goto(`${tills.url}/#products`);
   await page.reload();
   await page.waitForSelector('#scan');

@@ -36,3 +36,17 @@ test('scale labels decode as the vectors say', () => {
     assert.deepEqual(got, c.expect, `${c.code} (${c.currencyDecimals} decimals)`);
   }
 });
+
+// The receipt's invoice barcode, bar for bar as JsBarcode (an encoder no one here wrote) draws it.
+test('receipt barcodes are Code 128 as an independent encoder draws them', async () => {
+  const { code128Modules, code128Svg } = await load('code128.js');
+  const { default: JsBarcode } = await import('jsbarcode');
+  const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
+  for (const text of ['INV-000042', 'INV-000001', 'A', 'SHOP/2026-12-04 #17', printable]) {
+    const theirs = {};
+    JsBarcode(theirs, text, { format: 'CODE128B' });
+    assert.equal(code128Modules(text), theirs.encodings.map((e) => e.data).join(''), text);
+  }
+  assert.throws(() => code128Modules('é'), /cannot encode/);
+  assert.match(code128Svg('INV-000042'), /^<svg [^>]*width="[0-9]+"/);
+});

@@ -53,6 +53,14 @@ ensure_browser_tools() {
 }
 
 command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust (https://rustup.rs) and run this again"
+
+# A disk that fills up during the build kills the linker with a bus error (SIGBUS) that names no
+# cause: say it before building. The debug build and its test binaries take about 3.5 GB.
+build_dir="${CARGO_TARGET_DIR:-$PWD}"
+mkdir -p "$build_dir"
+free_kb=$(df -Pk "$build_dir" | awk 'NR == 2 { print $4 }')
+[ "${free_kb:-0}" -ge 5000000 ] ||
+  die "only $((${free_kb:-0} / 1024)) MB free on the disk of $build_dir; the build needs about 5 GB: free some space (old target/ directories) and run this again"
 ensure_postgres
 ensure_redis
 ensure_browser_tools

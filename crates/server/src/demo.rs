@@ -10,6 +10,8 @@ use crate::auth::password;
 pub const DEMO_STORE: &str = "demo";
 pub const DEMO_PASSWORD: &str = "tills-demo-1";
 pub const PLATFORM_EMAIL: &str = "platform@tills.local";
+/// The demo manager's PIN, for approvals at a cashier's terminal.
+pub const DEMO_MANAGER_PIN: &str = "2468";
 
 pub struct Demo {
     pub store: String,
@@ -23,7 +25,9 @@ impl Demo {
              \x20 admin    owner@demo.tills\n\
              \x20 manager  manager@demo.tills\n\
              \x20 cashier  cashier@demo.tills\n\
-             Platform admin: {platform} (no store)\n\n\
+             Platform admin: {platform} (no store)\n\
+             The store sells in cash-drawer shifts: open one (Drawer) with a float first.\n\
+             The manager approves at a cashier's till with PIN {pin}.\n\n\
              Scan something: Cola 330ml is {cola}, its 6-pack {six}; a deli label of 0.535 kg\n\
              Emmental is {label}.\n\n\
              Log in with curl:\n\
@@ -32,6 +36,7 @@ impl Demo {
             store = self.store,
             pw = DEMO_PASSWORD,
             platform = PLATFORM_EMAIL,
+            pin = DEMO_MANAGER_PIN,
             cola = ean13("400600000100"),
             six = ean13("400600000110"),
             label = ean13("210000100535"),
@@ -69,12 +74,24 @@ pub async fn bootstrap(store: &Arc<dyn Store>) -> anyhow::Result<Demo> {
         store
             .create_store(new, user("owner@demo.tills", "Olivia Owner", Role::Admin)?, NewAudit::new("store.create"))
             .await?;
-        for (email, name, role) in [
-            ("manager@demo.tills", "Max Manager", Role::Manager),
-            ("cashier@demo.tills", "Cara Cashier", Role::Cashier),
-        ] {
-            store.create_user(&id, user(email, name, role)?, NewAudit::new("user.create")).await?;
-        }
+        let manager = user("manager@demo.tills", "Max Manager", Role::Manager)?;
+        let manager_id = manager.id;
+        store.create_user(&id, manager, NewAudit::new("user.create")).await?;
+        store
+            .create_user(&id, user("cashier@demo.tills", "Cara Cashier", Role::Cashier)?, NewAudit::new("user.create"))
+            .await?;
+        let pin = password::hash(DEMO_MANAGER_PIN.to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.set_user_pin(&id, manager_id, Some(&pin), NewAudit::new("user.pin").target(manager_id)).await?;
+        // A demo store runs the day as a real one does: every sale in a cash-drawer shift.
+        let mut settings =
+            store.get_store(&id).await?.ok_or_else(|| anyhow::anyhow!("the demo store was not created"))?;
+        settings.require_shift = true;
+        // A cashier may close over or short by up to 1.00; beyond it a manager approves.
+        settings.cash_tolerance = 100;
+        let audit = NewAudit::new("store.settings")
+            .target(&id)
+            .detail(serde_json::json!({"changed": ["requireShift", "cashTolerance"]}));
+        store.save_store(&settings, audit).await?;
         catalog(store, &id).await?;
     }
     Ok(Demo { store: DEMO_STORE.to_owned() })

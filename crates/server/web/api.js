@@ -32,7 +32,7 @@ export const net = {
 // Called when the server answers 401 to a signed-in request (app.js logs out).
 export const auth = { onUnauthorized: () => {} };
 
-export async function api(method, path, body, { timeout = TIMEOUT_MS.read } = {}) {
+export async function api(method, path, body, { timeout = TIMEOUT_MS.read, headers = {} } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeout);
   let res;
@@ -40,7 +40,7 @@ export async function api(method, path, body, { timeout = TIMEOUT_MS.read } = {}
   try {
     res = await fetch('/api/v1' + path, {
       method,
-      headers: { 'content-type': 'application/json', ...(session.token ? { authorization: 'Bearer ' + session.token } : {}) },
+      headers: { 'content-type': 'application/json', ...(session.token ? { authorization: 'Bearer ' + session.token } : {}), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: controller.signal,
       cache: 'no-store',

@@ -1,8 +1,8 @@
 // Tills terminal: the cashier's sale screen and the back office, in plain JavaScript modules
 // without a build step. This module signs in and out, keeps the header (who, offline, waiting
 // sales) and moves between screens; each screen lives in its own module (sale.js, sales.js,
-// backoffice.js), every API call goes through api.js, and sales wait for the server in
-// outbox.js (IndexedDB).
+// shift.js, backoffice.js), every API call goes through api.js (a manager's approval through
+// approval.js), and sales wait for the server in outbox.js (IndexedDB).
 
 import { $, h, showFieldError, toast, nav, closeAsk } from './dom.js';
 import { api, auth, errorOf, net, Offline, probe, session } from './api.js';
@@ -11,6 +11,7 @@ import { catalog, openCatalog, syncCatalog } from './catalog.js';
 import { saleView, saleState, resetCart } from './sale.js';
 import { showReceipt } from './receipt.js';
 import { salesView } from './sales.js';
+import { drawerView, loadShift, forgetShift } from './shift.js';
 import { reportView, productsView, customersView, usersView, settingsView } from './backoffice.js';
 
 // ---------- the header: offline state and waiting sales ----------
@@ -45,6 +46,7 @@ function logout() {
   session.store = null;
   localStorage.removeItem('tills.me');
   localStorage.removeItem('tills.storeSettings');
+  forgetShift();
   resetCart();
   catalog.clear();
   saleState.currentReceiptRef = null;
@@ -88,6 +90,7 @@ function loginView() {
 const screens = {
   sale: { title: 'Sale', roles: ['admin', 'manager', 'cashier'], view: saleView },
   sales: { title: 'Sales', roles: ['admin', 'manager', 'cashier'], view: salesView },
+  drawer: { title: 'Drawer', roles: ['admin', 'manager', 'cashier'], view: drawerView },
   report: { title: 'Report', roles: ['admin', 'manager'], view: reportView },
   products: { title: 'Products', roles: ['admin', 'manager'], view: productsView },
   customers: { title: 'Customers', roles: ['admin', 'manager', 'cashier'], view: customersView },
@@ -139,6 +142,8 @@ async function render() {
     session.store = store.data;
     localStorage.setItem('tills.me', JSON.stringify(session.me));
     localStorage.setItem('tills.storeSettings', JSON.stringify(session.store));
+    await loadShift();
+    if (session.token !== token) return;
     api('GET', '/units?limit=200').then((r) => { if (r.ok && session.token === token) catalog.setUnits(r.data.items); }).catch(() => {});
   } catch (e) {
     if (!(e instanceof Offline)) throw e;

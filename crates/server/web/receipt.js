@@ -5,6 +5,7 @@ import { $, h, nav } from './dom.js';
 import { session } from './api.js';
 import { money, localDate } from './format.js';
 import { catalog } from './catalog.js';
+import { code128Svg } from './code128.js';
 
 const PAY = { cash: 'Cash', card: 'Card', mobile: 'Mobile', voucher: 'Voucher' };
 
@@ -32,6 +33,13 @@ function lineName(l) {
 
 const row = (label, value, attrs = {}) => h('tr', {}, h('td', {}, label), h('td', { class: 'num', ...attrs }, value));
 
+// The invoice number as a Code 128 barcode: scanned at the till, it opens the sale for a refund.
+function invoiceBarcode(invoice) {
+  const box = h('div', { class: 'center barcode', id: 'invoice-barcode', 'data-code': invoice });
+  try { box.innerHTML = code128Svg(invoice); } catch { return null; }
+  return box;
+}
+
 export function receiptView(sale, { customer } = {}) {
   return h('div', { class: 'receipt', id: 'receipt' },
     header(),
@@ -54,6 +62,7 @@ export function receiptView(sale, { customer } = {}) {
     ),
     (sale.refunds || []).length ? [h('hr'), h('table', {}, sale.refunds.map((r) => row(`Refund ${localDate(r.createdAt)}`, '−' + money(r.total))))] : null,
     footer(),
+    invoiceBarcode(sale.invoiceNumber),
   );
 }
 

@@ -4,13 +4,15 @@
 // server has the sale or the cart is abandoned, and "Complete sale" is disabled while the sale
 // is on its way, so no click, double click or retry can make a second sale of one cart.
 
-import { $, h, toast, showFieldError, ask } from './dom.js';
+import { $, h, toast, showFieldError, ask, nav } from './dom.js';
 import { api, errorOf, net, Offline, session, TIMEOUT_MS } from './api.js';
 import { money, parseMoney, moneyInput, validQty } from './format.js';
 import { outbox, sendSale, uuid, nextSeq } from './outbox.js';
 import { catalog, openCatalog } from './catalog.js';
 import { price as priceCart, quantityForPriceLabel, toMilli } from './pricing.js';
 import { showReceipt, showProvisional } from './receipt.js';
+import { shift, needsShift, openShiftForm } from './shift.js';
+import { openSaleForRefund } from './sales.js';
 
 export const saleState = { currentReceiptRef: null, refreshBadge: () => {} };
 
@@ -34,7 +36,8 @@ export function resetCart() {
 
 function lineKey(l) { return l.embedded ? l.barcode + ':' + Math.random() : l.productId + ':' + (l.unitId || ''); }
 
-function addScanned(code, found) {
+// `qty`: how many (a parked cart's line comes back with its quantity; a scan adds one).
+function addScanned(code, found, qty = '1') {
   const p = found.product;
   if (p.status !== 'active') toast(`${p.name} is inactive and cannot be sold`, true);
   const unit = found.unit;
@@ -46,7 +49,7 @@ function addScanned(code, found) {
     name: p.name + (unit ? ` — ${packName || 'pack'} ×${unit.factor}` : ''),
     price: unit ? unit.price : p.price,
     taxRate: p.taxRate,
-    qty: '1',
+    qty: String(qty),
     embedded: found.embedded || null,
   };
   if (line.embedded) {
@@ -56,7 +59,7 @@ function addScanned(code, found) {
   } else {
     line.key = lineKey(line);
     const existing = cart.lines.find((l) => l.key === line.key);
-    if (existing) existing.qty = String(((toMilli(existing.qty) ?? 0) + 1000) / 1000);
+    if (existing) existing.qty = String(((toMilli(existing.qty) ?? 0) + (toMilli(line.qty) ?? 1000)) / 1000);
     else cart.lines.push(line);
   }
   requote();
@@ -68,6 +71,12 @@ let scanChain = Promise.resolve();
 function scan(code) {
   code = code.trim();
   if (!code) return;
+  // A receipt's barcode (its invoice number): that sale opens for a refund.
+  const prefix = session.store?.invoicePrefix;
+  if (prefix && code.toUpperCase().startsWith(prefix.toUpperCase()) && !/^\d+$/.test(code)) {
+    if (!net.online) return toast('Offline: a receipt can be refunded when the server is back', true);
+    return openSaleForRefund(code.toUpperCase());
+  }
   const answer = net.online
     ? api('GET', '/products/barcode/' + encodeURIComponent(code)).then((r) => ({ r }), (e) => ({ e }))
     : openCatalog().then(() => ({ e: new Offline(net.reason) }));
@@ -211,10 +220,18 @@ export function saleView() {
     h('table', { id: 'cart' }),
     h('div', { class: 'row no-print', style: 'margin-top:.75rem' }, h('div', {}, search, results)),
     quick,
+    h('div', { class: 'row no-print', style: 'margin-top:.75rem' },
+      h('button', { type: 'button', id: 'park', onclick: park }, h('kbd', {}, 'F6'), ' Park cart'),
+      h('button', { type: 'button', id: 'parked', onclick: parkedCarts }, h('kbd', {}, 'F7'), ' Parked carts')),
     h('div', { class: 'shortcuts muted no-print', id: 'shortcuts' }, SHORTCUTS.map(([k, what]) => h('span', {}, h('kbd', {}, k), ' ', what))),
   );
   const right = h('section', { class: 'card', id: 'pay' });
-  const view = h('div', { class: 'sale' }, left, right);
+  const grid = h('div', { class: 'sale' }, left, right);
+  // A store that sells only in a shift: the till says so and opens one here.
+  const banner = needsShift() ? h('div', { class: 'banner no-print', id: 'shift-banner' },
+    h('strong', {}, 'No open shift. '), 'This store sells in a cash-drawer shift: open one to start.',
+    openShiftForm(() => { $('#shift-banner')?.remove(); focusScan(); })) : null;
+  const view = h('div', {}, banner, grid);
   // The scan field keeps the focus, unless the cashier is typing somewhere else.
   view.addEventListener('click', (ev) => { if (!ev.target.closest('input,select,button,textarea')) focusScan(); });
   setTimeout(() => { renderCart(); focusScan(); });
@@ -224,7 +241,7 @@ export function saleView() {
 function focusScan() { $('#scan')?.focus(); }
 
 // The whole sale from the keyboard: shown on screen under the cart.
-const SHORTCUTS = [['Enter', 'add barcode'], ['F2', 'search'], ['F4', 'quantity of last line'], ['F8', 'remove last line'],
+const SHORTCUTS = [['Enter', 'add barcode'], ['F2', 'search'], ['F4', 'quantity of last line'], ['F6', 'park cart'], ['F7', 'parked carts'], ['F8', 'remove last line'],
   ['F9', 'cash'], ['F10', 'card: exact'], ['F12', 'complete sale'], ['Esc', 'back to scan']];
 
 function lastRow() { const rows = document.querySelectorAll('#cart tr[data-line]'); return rows[rows.length - 1] || null; }
@@ -234,6 +251,8 @@ document.addEventListener('keydown', (ev) => {
   const act = {
     F2: () => $('#search').focus(),
     F4: () => { const q = lastRow()?.querySelector('input.qty:not([disabled])'); if (q) { q.focus(); q.select(); } },
+    F6: () => park(),
+    F7: () => parkedCarts(),
     F8: () => { if (cart.lines.length) { cart.lines.pop(); requote(); focusScan(); } },
     F9: () => { const c = $('#cash'); c.focus(); c.select(); },
     F10: () => { [...document.querySelectorAll('#pay-form button')].find((b) => b.textContent === 'Card: exact')?.click(); },
@@ -404,7 +423,11 @@ async function completeSale(payments, totals) {
   const offline = !cart.quote;
   const body = { clientRef: cart.clientRef, lines: saleLines(offline), payments };
   if (cart.customer) body.customerId = cart.customer.id;
-  if (offline) { body.offline = true; body.soldAt = new Date().toISOString(); }
+  if (offline) {
+    body.offline = true;
+    body.soldAt = new Date().toISOString();
+    if (shift.current) body.shiftId = shift.current.id; // the shift the sale was made in
+  }
   const total = totals?.total ?? null;
   const item = {
     clientRef: body.clientRef, store: session.me.storeId, seq: nextSeq(), body, createdAt: new Date().toISOString(), offline,
@@ -435,6 +458,12 @@ async function completeSale(payments, totals) {
       renderPay();
       const form = $('#pay-form');
       const err = e.apiError || { message: e.message };
+      if (err.code === 'shift_required') {
+        // The shift was closed meanwhile (or never opened): the banner offers to open one.
+        shift.current = null;
+        toast(err.message, true);
+        return nav.go('sale');
+      }
       // The server's figures are minor units ("the payments come to 0, the sale to 2218"): in money.
       const figures = err.code === 'insufficient_payment' ? String(err.message).match(/(-?\d+)\D+(-?\d+)/) : null;
       const message = figures ? `The payments come to ${money(Number(figures[1]))}, the sale to ${money(Number(figures[2]))}.` : err.message;
@@ -443,4 +472,70 @@ async function completeSale(payments, totals) {
   } finally {
     saleState.refreshBadge();
   }
+}
+
+// ---------- parked carts ----------
+
+// Puts the cart aside under a name: it takes no stock and no invoice number, and any till of
+// the store resumes it.
+async function park() {
+  if (!cart.lines.length) return toast('The cart is empty: nothing to park', true);
+  if (!net.online) return toast('Offline: a cart can be parked when the server is back', true);
+  const label = await ask('Park this cart. A name to find it by?', { input: true, ok: 'Park' });
+  if (!label) return focusScan();
+  const body = { label, lines: saleLines(false) };
+  if (cart.customer) body.customerId = cart.customer.id;
+  try {
+    const r = await api('POST', '/carts', body);
+    if (!r.ok) return toast(errorOf(r).message, true);
+    resetCart();
+    renderCart();
+    toast(`Cart parked: ${label}`);
+  } catch (e) {
+    toast(e.message, true);
+  }
+  focusScan();
+}
+
+// The store's parked carts, in the page's dialog: Enter or a click resumes one.
+async function parkedCarts() {
+  let r;
+  try { r = await api('GET', '/carts'); } catch (e) { return toast(e.message, true); }
+  if (!r.ok) return toast(errorOf(r).message, true);
+  const dialog = $('#ask');
+  const items = r.data.items;
+  dialog.replaceChildren(h('div', { id: 'parked-list' },
+    h('h3', {}, 'Parked carts'),
+    items.length ? items.map((c) => h('button', { type: 'button', class: 'parked-cart', style: 'display:block;width:100%;text-align:left;margin-top:.25rem', onclick: () => { dialog.close(); resumeCart(c.id); } },
+      h('strong', {}, c.label), ` — ${c.lines.length} line${c.lines.length === 1 ? '' : 's'}, ${new Date(c.createdAt).toLocaleTimeString()}`))
+      : h('p', { class: 'muted' }, 'No cart is parked.'),
+    h('div', { class: 'row' }, h('button', { type: 'button', id: 'parked-close', onclick: () => dialog.close() }, 'Close'))));
+  dialog.addEventListener('close', () => focusScan(), { once: true });
+  dialog.showModal();
+  (dialog.querySelector('.parked-cart') || $('#parked-close')).focus();
+}
+
+// Takes a parked cart: exactly one till gets it (the server says 409 to the others).
+async function resumeCart(id) {
+  if (cart.lines.length) return toast('Finish or park the current cart first', true);
+  const r = await api('POST', `/carts/${id}/resume`).catch((e) => ({ ok: false, data: { error: { message: e.message } } }));
+  if (!r.ok) return toast(errorOf(r).message, true);
+  resetCart();
+  const generation = cartGeneration;
+  for (const l of r.data.lines) {
+    const found = l.barcode
+      ? await api('GET', '/products/barcode/' + encodeURIComponent(l.barcode))
+      : await api('GET', '/products/' + l.productId).then((p) => (p.ok ? { ok: true, data: { product: p.data, unit: l.unitId ? p.data.units.find((u) => u.unitId === l.unitId) || null : null } } : p));
+    if (generation !== cartGeneration) return;
+    if (!found.ok) { toast(`A line of the parked cart is no longer sold: ${errorOf(found).message}`, true); continue; }
+    const code = l.barcode || found.data.unit?.barcode || found.data.product.barcode || '';
+    addScanned(code, found.data, found.data.embedded ? '1' : String(l.quantity ?? 1));
+  }
+  if (r.data.customerId) {
+    const c = await api('GET', '/customers/' + r.data.customerId).catch(() => null);
+    if (c?.ok) cart.customer = c.data;
+  }
+  toast(`Cart resumed: ${r.data.label}`);
+  requote();
+  focusScan();
 }

@@ -7,8 +7,8 @@ import { money, moneyInput, parseMoney, localDate, today } from './format.js';
 import { outbox, sendSale, uuid, Refused } from './outbox.js';
 import { refundAmount, toMilli } from './pricing.js';
 import { receiptView, refundSlip } from './receipt.js';
+import { isManager, withApproval } from './approval.js';
 
-const isManager = () => ['admin', 'manager'].includes(session.me?.role);
 const PAYOUT_ORDER = ['card', 'mobile', 'voucher', 'cash'];
 
 export async function salesView() {
@@ -152,26 +152,36 @@ function showResolution(item, { sale, giveBack, backTotal, how }) {
   ), h('p', { class: 'no-print' }, h('button', { type: 'button', onclick: () => window.print() }, 'Print'), ' ', h('button', { type: 'button', onclick: () => nav.go('sales') }, 'Back')));
 }
 
+// A receipt scanned on the sale screen: its sale, with every line left to refund preselected.
+export async function openSaleForRefund(invoice) {
+  const r = await api('GET', '/sales/invoice/' + encodeURIComponent(invoice)).catch((e) => ({ ok: false, data: { error: { message: e.message } } }));
+  if (!r.ok) return toast(r.status === 404 ? `No sale ${invoice} in this store` : errorOf(r).message, true);
+  if (r.data.status === 'voided' || r.data.status === 'refunded') return openSale(r.data.id);
+  refundForm(r.data, { preselect: true });
+}
+
+// A sale's receipt, with what can be done with it. A cashier voids or refunds with a manager's
+// approval given on this till.
 async function openSale(id) {
   const r = await api('GET', '/sales/' + id);
   if (!r.ok) return toast(errorOf(r).message, true);
   const sale = r.data;
   let customer = null;
   if (sale.customerId) customer = (await api('GET', '/customers/' + sale.customerId).catch(() => null))?.data || null;
-  const manager = isManager();
   $('#view').replaceChildren(receiptView(sale, { customer }), h('p', { class: 'no-print' },
     h('button', { type: 'button', onclick: () => window.print() }, 'Reprint'), ' ',
-    manager && sale.status === 'completed' ? h('button', { type: 'button', class: 'danger', onclick: async () => {
+    sale.status === 'completed' ? h('button', { type: 'button', class: 'danger', id: 'void', onclick: async () => {
       if (!await ask(`Void sale ${sale.invoiceNumber} of ${money(sale.total)}? Its stock comes back.`, { ok: 'Void', danger: true })) return;
-      const v = await api('POST', `/sales/${id}/void`, {});
+      const v = await withApproval('void', `Voiding ${sale.invoiceNumber} needs a manager.`, (headers) => api('POST', `/sales/${id}/void`, {}, { headers }));
       v.ok ? openSale(id) : toast(errorOf(v).message, true);
     } }, 'Void') : null, ' ',
-    manager && sale.status !== 'voided' && sale.status !== 'refunded' ? h('button', { type: 'button', id: 'refund', onclick: () => refundForm(sale) }, 'Refund…') : null, ' ',
+    sale.status !== 'voided' && sale.status !== 'refunded' ? h('button', { type: 'button', id: 'refund', onclick: () => refundForm(sale) }, 'Refund…') : null, ' ',
     h('button', { type: 'button', onclick: () => nav.go('sales') }, 'Back')));
 }
 
 // A refund of some lines and quantities, paid back to the methods the sale was paid with.
-function refundForm(sale) {
+// `preselect`: every line's quantity left to refund is filled in (a receipt scanned at the till).
+function refundForm(sale, { preselect = false } = {}) {
   const done = new Map(); // line id → { milli, amount } refunded before
   for (const rf of sale.refunds) for (const l of rf.lines) {
     const d = done.get(l.lineId) || { milli: 0, amount: 0 };
@@ -214,6 +224,7 @@ function refundForm(sale) {
     if (left > 0) error.textContent = `${money(left)} more than the sale's payments can take back`;
   };
   qtyInputs.forEach(({ input }) => input.addEventListener('input', recompute));
+  if (preselect) for (const q of qtyInputs) if (q.left > 0) q.input.value = String(q.left / 1000);
   const form = h('form', { class: 'card', id: 'refund-form' },
     h('h2', {}, `Refund from ${sale.invoiceNumber}`),
     h('table', {}, h('tr', {}, h('th', {}, 'Item'), h('th', { class: 'num' }, 'Sold'), h('th', { class: 'num' }, 'Refunded'), h('th', { class: 'num' }, 'Total'), h('th', { class: 'num' }, 'Refund qty')),
@@ -240,7 +251,9 @@ function refundForm(sale) {
     sending = true;
     $('#refund-submit').disabled = true;
     try {
-      const r = await api('POST', `/sales/${sale.id}/refunds`, { clientRef, restock: restock.checked, lines, payments }, { timeout: 8000 });
+      const body = { clientRef, restock: restock.checked, lines, payments };
+      const r = await withApproval('refund', `A refund from ${sale.invoiceNumber} needs a manager.`,
+        (headers) => api('POST', `/sales/${sale.id}/refunds`, body, { timeout: 8000, headers }));
       if (!r.ok) { error.textContent = errorOf(r).message; return; }
       const { sale: after, ...refund } = r.data;
       $('#view').replaceChildren(refundSlip(after, refund), h('p', { class: 'no-print' },

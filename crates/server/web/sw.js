@@ -6,7 +6,7 @@
 const SHELL_VERSION = '__TILLS_SHELL_VERSION__';
 const CACHE = 'tills-shell-' + SHELL_VERSION;
 const SHELL = ['/', '/index.html', '/style.css', '/app.js', '/api.js', '/dom.js', '/format.js', '/pricing.js', '/barcode.js',
-  '/outbox.js', '/catalog.js', '/sale.js', '/receipt.js', '/sales.js', '/backoffice.js', '/favicon.svg', '/manifest.webmanifest', '/icon.svg'];
+  '/outbox.js', '/catalog.js', '/sale.js', '/receipt.js', '/sales.js', '/backoffice.js', '/shift.js', '/approval.js', '/code128.js', '/favicon.svg', '/manifest.webmanifest', '/icon.svg'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
