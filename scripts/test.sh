@@ -47,6 +47,12 @@ ensure_redis() {
   die "Redis is not answering on 127.0.0.1:6379. Start it: redis-server --daemonize yes --port 6379"
 }
 
+ensure_example_tools() {
+  local missing=()
+  for tool in curl jq openssl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
 ensure_browser_tools() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
   [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || apt_install chromium
@@ -63,6 +69,7 @@ free_kb=$(df -Pk "$build_dir" | awk 'NR == 2 { print $4 }')
   die "only $((${free_kb:-0} / 1024)) MB free on the disk of $build_dir; the build needs about 5 GB: free some space (old target/ directories) and run this again"
 ensure_postgres
 ensure_redis
+ensure_example_tools
 ensure_browser_tools
 
 # Databases left behind by an interrupted earlier run (each test drops its own when it ends).
@@ -72,10 +79,15 @@ psql "$PG_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'tills\
 say "cargo test (SQLite, PostgreSQL $PG_URL, Redis $TILLS_TEST_REDIS_URL)"
 cargo test --workspace --locked
 
-# The terminal in a real browser: Debian's Chromium driven by playwright-core, against the
-# `tills` binary cargo just built, on SQLite.
-say "browser tests (Chromium, playwright-core)"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 export TILLS_BIN="$target_dir/debug/tills"
 [ -x "$TILLS_BIN" ] || cargo build --locked --bin tills
+
+# The README's examples, run as written against the binary cargo just built.
+say "README examples (curl on a demo server, production on PostgreSQL)"
+scripts/readme-examples.sh "$TILLS_BIN"
+
+# The terminal in a real browser: Debian's Chromium driven by playwright-core, against the
+# `tills` binary cargo just built, on SQLite.
+say "browser tests (Chromium, playwright-core)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
