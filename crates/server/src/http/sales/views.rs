@@ -6,14 +6,20 @@ use tills_storage::{PaymentRecord, RefundRecord, SaleHeader, SaleLineRecord, Sal
 
 use crate::services::checkout::PricedCart;
 
-/// A sale line; amounts in minor currency units.
+/// A line of a sale: its id (what a refund names) and its figures.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SoldLineView {
+    #[schema(value_type = uuid::Uuid)]
+    id: Id,
+    #[serde(flatten)]
+    line: LineView,
+}
+
+/// A line's figures (a quote's line, or a sale's without its id); amounts in minor currency units.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineView {
-    /// Absent in a quote.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<uuid::Uuid>)]
-    id: Option<Id>,
     #[schema(value_type = Option<uuid::Uuid>)]
     product_id: Option<Id>,
     name: String,
@@ -162,7 +168,7 @@ pub struct SaleView {
     #[schema(value_type = Option<uuid::Uuid>)]
     cashier_id: Option<Id>,
     note: Option<String>,
-    lines: Vec<LineView>,
+    lines: Vec<SoldLineView>,
     subtotal: i64,
     discount_total: i64,
     tax_total: i64,
@@ -180,9 +186,12 @@ pub struct SaleView {
     shift_id: Option<Id>,
 }
 
-fn line_view(l: &SaleLineRecord) -> LineView {
+fn line_view(l: &SaleLineRecord) -> SoldLineView {
+    SoldLineView { id: l.id, line: line_figures(l) }
+}
+
+fn line_figures(l: &SaleLineRecord) -> LineView {
     LineView {
-        id: Some(l.id),
         product_id: l.product_id,
         name: l.name.clone(),
         barcode: l.barcode.clone(),
@@ -246,7 +255,6 @@ impl From<&PricedCart> for QuoteView {
             .iter()
             .zip(&t.lines)
             .map(|(l, lt)| LineView {
-                id: None,
                 product_id: Some(l.product.id),
                 name: l.product.name.clone(),
                 barcode: l.barcode.clone(),
