@@ -105,6 +105,11 @@ test('a sale made while the server is down is sent after it restarts, exactly on
   const sales = r.data.items.filter((s) => s.clientRef === ref);
   assert.equal(sales.length, 1, 'exactly one sale for the waiting clientRef');
   assert.equal(sales[0].offline, true);
+  // It belongs to the shift it was made in, although it reached the server later.
+  const shift = await tills.call('cashier@demo.tills', 'GET', '/shifts/current');
+  assert.equal(shift.status, 200);
+  const sale = await tills.call('manager@demo.tills', 'GET', `/sales/${sales[0].id}`);
+  assert.equal(sale.data.shiftId, shift.data.id);
   await page.close();
 });
 
