@@ -140,7 +140,8 @@ pub fn sale_kind(sale: &SaleRecord, imported: bool) -> &'static str {
     }
 }
 
-/// A sale as it was sold: not its later status (a void or a refund is an entry of its own).
+/// A sale as it was sold: not its later status (a void or a refund is an entry of its own). An
+/// imported one is marked `"imported": true` and carries no payments.
 pub fn sale_content(sale: &SaleRecord, imported: bool) -> Value {
     let h = &sale.header;
     let lines: Vec<Value> = sale
@@ -172,7 +173,7 @@ pub fn sale_content(sale: &SaleRecord, imported: bool) -> Value {
             |p| json!({"id": hex_id(&p.id), "method": p.method.as_str(), "amount": p.amount, "reference": p.reference}),
         )
         .collect();
-    json!({
+    let mut v = json!({
         "kind": sale_kind(sale, imported),
         "ref": hex_id(&h.id),
         "invoice": h.invoice_number,
@@ -189,7 +190,13 @@ pub fn sale_content(sale: &SaleRecord, imported: bool) -> Value {
         "change": h.change,
         "lines": lines,
         "payments": payments,
-    })
+    });
+    // Imported history: the legacy payments are imported apart from their sale, later.
+    if imported && let Value::Object(map) = &mut v {
+        map.remove("payments");
+        map.insert("imported".into(), Value::Bool(true));
+    }
+    v
 }
 
 /// A void, as the voided sale's row records it.
@@ -413,8 +420,10 @@ const SHIFT_ROW: &str = "SELECT id FROM shifts WHERE store_id = $1 AND id = $2";
 const RETURN_ROW_ID: &str = "SELECT id FROM returns WHERE store_id = $1 AND id = $2";
 const UNJOURNALED_SALES: &str = "SELECT s.id FROM sales s WHERE s.store_id = $1 AND NOT EXISTS (SELECT 1 FROM \
      journal_entries j WHERE j.store_id = s.store_id AND j.ref_id = s.id AND j.kind <> 'void')";
+/// A sale imported as voided has no void entry: its imported entry is its history.
 const UNJOURNALED_VOIDS: &str = "SELECT s.id FROM sales s WHERE s.store_id = $1 AND s.status = 'voided' AND NOT EXISTS \
-     (SELECT 1 FROM journal_entries j WHERE j.store_id = s.store_id AND j.ref_id = s.id AND j.kind = 'void')";
+     (SELECT 1 FROM journal_entries j WHERE j.store_id = s.store_id AND j.ref_id = s.id \
+     AND j.kind IN ('void', 'imported_sale'))";
 const UNJOURNALED_REFUNDS: &str = "SELECT r.id FROM refunds r WHERE r.store_id = $1 AND NOT EXISTS (SELECT 1 FROM \
      journal_entries j WHERE j.store_id = r.store_id AND j.ref_id = r.id)";
 const UNJOURNALED_RETURNS: &str = "SELECT r.id FROM returns r WHERE r.store_id = $1 AND NOT EXISTS (SELECT 1 FROM \
