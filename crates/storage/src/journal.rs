@@ -699,3 +699,25 @@ macro_rules! impl_journal_repo {
     };
 }
 for_each_backend!(impl_journal_repo);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_takes_integers_only() {
+        let v = json!({"b": 1, "a": {"z": null, "y": [true, "é\"\n"]}, "A": -5});
+        assert_eq!(canonical(&v).unwrap(), r#"{"A":-5,"a":{"y":[true,"é\"\n"],"z":null},"b":1}"#);
+        assert!(canonical(&json!({"x": 1.5})).is_err());
+    }
+
+    /// The vector of docs/journal.md, as PostgreSQL computes it:
+    /// `sha256(decode(repeat('00', 32), 'hex') || int8send(1) || convert_to('{}', 'UTF8'))`.
+    #[test]
+    fn the_first_hash_matches_the_documented_vector() {
+        assert_eq!(
+            hex(&chain_hash(&GENESIS, 1, "{}")),
+            "1bad765d926feacace97a8ddcd329a1f4254c208affc1ba86b3c7d59e8fba83e"
+        );
+    }
+}
