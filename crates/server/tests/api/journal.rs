@@ -429,3 +429,48 @@ async fn the_export_verifies_with_the_auditors_script(app: TestApp) {
     assert!(ok, "{out}");
 }
 both_backends!(the_export_verifies_with_the_auditors_script);
+
+/// Entries and closures are appended only: no role changes or deletes one through SQL (the
+/// server's role on PostgreSQL, the owner, SQLite's file), short of turning the triggers off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_is_append_only_for_every_role() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = TestApp::spawn(backend).await;
+        let s = shop(&app).await;
+        every_event(&app, &s).await;
+        let attempts = [
+            "UPDATE journal_entries SET content = '{}'",
+            "DELETE FROM journal_entries",
+            "UPDATE journal_closures SET head_seq = 1",
+            "DELETE FROM journal_closures",
+        ];
+        match backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
+                for sql in attempts {
+                    let err = pool.execute(sql).await.expect_err(sql).to_string();
+                    assert!(err.contains("append-only"), "{sql}: {err}");
+                }
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+                for role in [Some("SET LOCAL ROLE tills_app"), None] {
+                    for sql in attempts {
+                        let mut tx = pool.begin().await.unwrap();
+                        if let Some(set_role) = role {
+                            tx.execute(set_role).await.unwrap();
+                        }
+                        tx.execute("SET LOCAL tills.store_id = 'till-a'").await.unwrap();
+                        let text = tx.execute(sql).await.expect_err(sql).to_string();
+                        assert!(
+                            text.contains("append-only") || text.contains("permission denied"),
+                            "{role:?} {sql}: {text}"
+                        );
+                        tx.rollback().await.unwrap();
+                    }
+                }
+            }
+        }
+        assert_eq!(verify(&app, &s).await["intact"], true);
+    }
+}
