@@ -23,6 +23,7 @@ use crate::auth::token::Secret;
 use crate::cache::{CacheConfig, ProductCache};
 use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
+use crate::services::journal::JournalKey;
 use crate::services::search::SearchIndexes;
 use crate::state::AppState;
 use tills_storage::Store;
@@ -38,6 +39,8 @@ pub struct AppConfig {
     pub cache: CacheConfig,
     /// Proxies in front of this instance (`TILLS_TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
+    /// Signs the journal's closures (`TILLS_JOURNAL_KEY`).
+    pub journal_key: Arc<JournalKey>,
 }
 
 /// Fails only on a configuration that cannot work (a malformed Redis URL).
@@ -56,6 +59,7 @@ pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> Result<AppState, Stri
         access: Arc::default(),
         metrics,
         proxies: Arc::new(config.trusted_proxies.clone()),
+        journal: config.journal_key.clone(),
     })
 }
 

@@ -13,6 +13,7 @@ use crate::auth::password;
 use crate::auth::token::Secret;
 use crate::cache::{CacheConfig, RedisConfig};
 use crate::client_addr::TrustedProxies;
+use crate::services::journal::JournalKey;
 
 #[derive(Parser, Debug)]
 #[command(name = "tills", version, about = "Tills: a point-of-sale server for many stores, and its terminal")]
@@ -69,6 +70,72 @@ pub enum Command {
         #[command(subcommand)]
         command: CacheCommand,
     },
+    /// The tamper-evident journal (docs/journal.md).
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JournalCommand {
+    /// Recompute a store's chain from its entries and from the rows they describe, check every
+    /// closure's signature; print the first disagreement or that the range is intact. Exits 1
+    /// when anything disagrees.
+    Verify {
+        #[arg(long)]
+        store: String,
+        /// From (inclusive): a local day `YYYY-MM-DD` or an RFC 3339 instant.
+        #[arg(long)]
+        from: Option<String>,
+        /// To: a local day `YYYY-MM-DD` (inclusive) or an RFC 3339 instant (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// The public key closures are checked with (64 hex digits); default: the configured
+        /// journal key's.
+        #[arg(long)]
+        public_key: Option<String>,
+        #[command(flatten)]
+        key: JournalKeyArgs,
+    },
+}
+
+/// Where the journal's signing key comes from.
+#[derive(Args, Debug, Clone)]
+pub struct JournalKeyArgs {
+    /// The journal's Ed25519 signing key: a 32-byte seed as 64 hex digits or base64 (the same on
+    /// every instance). Without it (or TILLS_JOURNAL_KEY_FILE), a key is generated once and
+    /// kept in the data directory (`journal-key`).
+    #[arg(long, env = "TILLS_JOURNAL_KEY", hide_env_values = true)]
+    pub journal_key: Option<String>,
+    /// A file holding the journal key (64 hex digits or base64).
+    #[arg(long, env = "TILLS_JOURNAL_KEY_FILE")]
+    pub journal_key_file: Option<PathBuf>,
+}
+
+impl JournalKeyArgs {
+    pub fn load(&self, data_dir: &std::path::Path) -> anyhow::Result<JournalKey> {
+        if let Some(text) = self.journal_key.as_deref().filter(|t| !t.trim().is_empty()) {
+            return JournalKey::from_seed_text(text).map_err(|e| anyhow::anyhow!("TILLS_JOURNAL_KEY: {e}"));
+        }
+        if let Some(path) = &self.journal_key_file {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            return JournalKey::from_seed_text(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+        }
+        let path = data_dir.join("journal-key");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return JournalKey::from_seed_text(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+        }
+        std::fs::create_dir_all(data_dir)?;
+        let key = JournalKey::generate();
+        std::fs::write(&path, key.seed_hex()).with_context(|| format!("writing {}", path.display()))?;
+        tracing::warn!(
+            path = %path.display(),
+            "TILLS_JOURNAL_KEY is not set: generated a journal key in the data directory; give every instance \
+             the same key (TILLS_JOURNAL_KEY or TILLS_JOURNAL_KEY_FILE) and keep it out of the database's backups"
+        );
+        Ok(key)
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,6 +176,8 @@ pub struct ServeArgs {
     pub db_max_connections: u32,
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub journal: JournalKeyArgs,
     /// Run the migrations before serving (PostgreSQL).
     #[arg(long)]
     pub migrate: bool,
@@ -255,6 +324,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("cached products of {store_id} invalidated");
             Ok(())
         }
+        Command::Journal { command: JournalCommand::Verify { store, from, to, public_key, key } } => {
+            let store_id = tills_domain::StoreId::parse(&store).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+            let public = match public_key {
+                Some(hex_key) => {
+                    let bytes: [u8; 32] = hex::decode(hex_key.trim())
+                        .ok()
+                        .and_then(|b| b.try_into().ok())
+                        .ok_or_else(|| anyhow::anyhow!("--public-key: 64 hex digits"))?;
+                    ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("--public-key: {e}"))?
+                }
+                None => key.load(&cli.db.data_dir)?.public_key(),
+            };
+            let db = tills_storage::connect(&url, &PoolConfig::default()).await.context("opening the database")?;
+            let Some(record) = db.get_store(&store_id).await? else { bail!("no store {store_id}") };
+            let tz = crate::time::parse_timezone(&record.timezone).unwrap_or(chrono_tz::UTC);
+            let (from, to) = crate::time::range(from.as_deref(), to.as_deref(), tz)
+                .map_err(|e| anyhow::anyhow!("--from/--to: {e}"))?;
+            let range = tills_storage::JournalRange { from, to };
+            let report = crate::services::journal::verify(&*db, &store_id, &range, &[public])
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            match &report.first_problem {
+                None => {
+                    println!("intact: {} entries and {} closures checked", report.entries, report.closures);
+                    Ok(())
+                }
+                Some(p) => bail!("the journal of {store_id} is not intact: {}", p.detail),
+            }
+        }
         Command::Seed(args) => crate::bench::seed_cli(&url, args).await,
         Command::Bench(args) => crate::bench::bench_cli(args).await,
         Command::ImportLegacy(args) => crate::import::cli(&url, args).await,
@@ -285,6 +384,7 @@ async fn serve(db: &DbArgs, url: &str, args: ServeArgs) -> anyhow::Result<()> {
         cache: args.cache.config(args.redis_url.as_deref()),
         trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("TILLS_TRUSTED_PROXIES: {e}"))?,
+        journal_key: std::sync::Arc::new(args.journal.load(&db.data_dir)?),
     };
     let state = app::state(store.clone(), &config).map_err(|e| anyhow::anyhow!(e))?;
     let listener =

@@ -51,6 +51,7 @@ pub const BEARER: &str = "bearerAuth";
         (name = "sales", description = "Sales, quotes, voids, refunds, payments and the CSV export"),
         (name = "shifts", description = "Cash-drawer shifts: float, pay-ins and pay-outs, X and Z reports"),
         (name = "reports", description = "Reports (manager, admin)"),
+        (name = "journal", description = "The tamper-evident journal: verification, export, closures, its public key"),
         (name = "ops", description = "Operations: liveness, readiness, metrics"),
         (name = "meta", description = "This document"),
     )

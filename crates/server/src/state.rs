@@ -13,6 +13,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::cache::ProductCache;
 use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
+use crate::services::journal::JournalKey;
 use crate::services::search::SearchIndexes;
 
 /// How long another instance may keep answering with a store's old status or a user's old
@@ -35,6 +36,8 @@ pub struct AppState {
     pub search: Arc<SearchIndexes>,
     /// Whose `X-Forwarded-For` names the client (login throttling counts per client address).
     pub proxies: Arc<TrustedProxies>,
+    /// The journal's signing key (closures) and public key (`GET /journal/public-key`).
+    pub journal: Arc<JournalKey>,
 }
 
 impl AppState {

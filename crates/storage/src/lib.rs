@@ -18,6 +18,7 @@ mod customers;
 mod direct;
 mod error;
 mod import;
+mod journal;
 mod json_rows;
 mod named;
 mod platform;
@@ -41,6 +42,10 @@ pub use import::{
     BatchMode, ExistingKeys, Fingerprint, ImportBatch, ImportCustomer, ImportKind, ImportNamed, ImportPayment,
     ImportProduct, ImportRepo, ImportSale, ImportSaleLine, ImportState, ImportUser, ImportWritten, ImportedTotals,
     TillsChange, TrackedRow,
+};
+pub use journal::{
+    GENESIS, JournalClosure, JournalEntry, JournalRange, JournalRepo, JournalSigner, canonical, chain_hash,
+    closure_message, hex, kind as journal_kind,
 };
 pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};
@@ -78,6 +83,7 @@ pub trait Store:
     + ReturnRepo
     + CatalogRepo
     + ImportRepo
+    + JournalRepo
     + Send
     + Sync
     + 'static

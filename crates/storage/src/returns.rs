@@ -169,6 +169,20 @@ macro_rules! impl_return_repo {
                 Ok((record, row.request_hash))
             }
 
+            /// A return by its id, inside `tx`.
+            pub(crate) async fn load_return_by_id(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                store: &StoreId,
+                id: Id,
+            ) -> Result<Option<ReturnRecord>> {
+                let row: Option<ReturnRow> =
+                    sqlx::query_as(SELECT_RETURN).bind(store.as_str()).bind(id).fetch_optional(&mut **tx).await?;
+                Ok(match row {
+                    Some(row) => Some(Self::load_return(tx, store, row).await?.0),
+                    None => None,
+                })
+            }
+
             /// The return its clientRef already names, if any.
             async fn replayed_return(
                 &self,
@@ -304,6 +318,8 @@ macro_rules! impl_return_repo {
                 let row: ReturnRow =
                     sqlx::query_as(SELECT_RETURN).bind(store.as_str()).bind(r.id).fetch_one(&mut *tx).await?;
                 let (record, _) = Self::load_return(&mut tx, store, row).await?;
+                let content = crate::journal::return_content(&record);
+                Self::append_journal(&mut tx, store, crate::journal::kind::RETURN, Some(r.id), &content, now).await?;
                 tx.commit().await?;
                 Ok(record)
             }

@@ -562,11 +562,21 @@ impl PgStore {
     /// The whole sale in one round trip: `tills_sell` (migration 8) runs the statements that
     /// SQLite runs one by one below, in the calling statement's transaction (on a direct
     /// connection: `direct.rs`).
-    async fn write_sale(&self, store: &StoreId, sale: &NewSale, rows: &SaleRows, now: Timestamp) -> Result<Written> {
+    async fn write_sale(
+        &self,
+        store: &StoreId,
+        sale: &NewSale,
+        record: &SaleRecord,
+        rows: &SaleRows,
+        now: Timestamp,
+    ) -> Result<Written> {
+        // The journal's entry goes in the same statement (`tills_sell_journaled`, migration
+        // `journal`), its content around the invoice number and shift only the database knows.
+        let (journal_kind, journal_parts) = crate::journal::sale_content_parts(record)?;
         let mut conn = self.direct.get().await?;
         let result: std::result::Result<SellAnswer, sqlx::Error> = sqlx::query_as(
-            "SELECT * FROM tills_sell($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17::json, $18::json, $19::json, $20::json, $21, $22)",
+            "SELECT * FROM tills_sell_journaled($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                 $16, $17::json, $18::json, $19::json, $20::json, $21, $22, $23, $24)",
         )
         .bind(store.as_str())
         .bind(sale.id)
@@ -590,6 +600,8 @@ impl PgStore {
         .bind(&rows.audit)
         .bind(sale.shift_id)
         .bind(sale.require_shift)
+        .bind(journal_kind)
+        .bind(&journal_parts[..])
         .fetch_one(&mut *conn)
         .await;
         conn.finish(&result);
@@ -605,7 +617,14 @@ impl PgStore {
 
 impl SqliteStore {
     /// One write transaction on the writer connection; the statements of `tills_sell`, in order.
-    async fn write_sale(&self, store: &StoreId, sale: &NewSale, rows: &SaleRows, now: Timestamp) -> Result<Written> {
+    async fn write_sale(
+        &self,
+        store: &StoreId,
+        sale: &NewSale,
+        record: &SaleRecord,
+        rows: &SaleRows,
+        now: Timestamp,
+    ) -> Result<Written> {
         let mut tx = self.scoped(store, true).await?;
         if let Some(cr) = &sale.client_ref
             && let Some((kind, hash, existing)) = Self::claim(&mut tx, store, "sale", cr, sale.id).await?
@@ -671,6 +690,12 @@ impl SqliteStore {
         if !sale.audit.is_empty() {
             sqlx::query(SQLITE_SALE_AUDIT).bind(store.as_str()).bind(&rows.audit).bind(now).execute(&mut *tx).await?;
         }
+        let mut written = record.clone();
+        written.header.invoice_number = invoice.clone();
+        written.header.shift_id = shift;
+        let content = crate::journal::sale_content(&written, false);
+        let kind = crate::journal::sale_kind(&written, false);
+        Self::append_journal(&mut tx, store, kind, Some(sale.id), &content, now).await?;
         tx.commit().await?;
         Ok(Written::Created(invoice, shift))
     }
@@ -718,7 +743,7 @@ macro_rules! impl_sale_repo {
                     .await?)
             }
 
-            async fn load_sale(
+            pub(crate) async fn load_sale(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 store: &StoreId,
                 id: Id,
@@ -803,7 +828,7 @@ macro_rules! impl_sale_repo {
                 // built before, numbered after, never read again.
                 let mut record = written_sale(&sale, sale.sold_at.trunc_subsecs(6), now);
                 let rows = SaleRows::of(&record, &sale.audit)?;
-                match self.write_sale(store, &sale, &rows, now).await? {
+                match self.write_sale(store, &sale, &record, &rows, now).await? {
                     Written::Created(invoice, shift) => {
                         record.header.invoice_number = invoice;
                         record.header.shift_id = shift;
@@ -898,6 +923,10 @@ macro_rules! impl_sale_repo {
                     insert_movement!(tx, store, product, delta, &change, now)?;
                 }
                 insert_audit!(tx, store, &audit)?;
+                let voided: crate::journal::VoidRow =
+                    sqlx::query_as(crate::journal::VOID_ROW).bind(store.as_str()).bind(id).fetch_one(&mut *tx).await?;
+                let content = crate::journal::void_content(&voided);
+                Self::append_journal(&mut tx, store, crate::journal::kind::VOID, Some(id), &content, now).await?;
                 tx.commit().await?;
                 Ok(sale)
             }
@@ -1034,8 +1063,10 @@ macro_rules! impl_sale_repo {
                     .await?;
                 insert_audit!(tx, store, &r.audit)?;
                 let sale = Self::load_sale(&mut tx, store, sale_id).await?.ok_or(StorageError::NotFound)?;
-                tx.commit().await?;
                 let refund = sale.refunds.iter().find(|x| x.id == r.id).cloned().ok_or(StorageError::NotFound)?;
+                let content = crate::journal::refund_content(&refund, shift);
+                Self::append_journal(&mut tx, store, crate::journal::kind::REFUND, Some(r.id), &content, now).await?;
+                tx.commit().await?;
                 Ok(Idempotent::Created((sale, refund)))
             }
 

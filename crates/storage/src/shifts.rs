@@ -11,6 +11,7 @@ use tills_domain::{CashMovementKind, Conflict, Id, PaymentMethod, ShiftStatus, S
 
 use crate::audit::{NewAudit, insert_audit};
 use crate::backend::{PgStore, SqliteStore, for_each_backend};
+use crate::journal::{self, JournalSigner};
 use crate::sales::DaySale;
 use crate::{Result, StorageError, Timestamp};
 
@@ -133,8 +134,16 @@ pub trait ShiftRepo {
     /// Closes an open shift with the figures `rule` computes from its activity, read while the
     /// shift's row is held: no sale can join it meanwhile. `Conflict(ShiftClosed)` when it was
     /// closed already.
-    async fn close_shift(&self, store: &StoreId, id: Id, close: ShiftClose, rule: CloseRule<'_>)
-    -> Result<ShiftRecord>;
+    /// The close appends its journal entry and seals the chain's head with a `z` closure signed
+    /// by `signer`, in the same transaction.
+    async fn close_shift(
+        &self,
+        store: &StoreId,
+        id: Id,
+        close: ShiftClose,
+        rule: CloseRule<'_>,
+        signer: &dyn JournalSigner,
+    ) -> Result<ShiftRecord>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -187,7 +196,7 @@ impl TryFrom<ShiftRow> for ShiftRecord {
 }
 
 #[derive(sqlx::FromRow)]
-struct MovementRow {
+pub(crate) struct MovementRow {
     id: Id,
     shift_id: Id,
     #[sqlx(try_from = "String")]
@@ -285,6 +294,16 @@ fn method(text: &str) -> Result<PaymentMethod> {
 macro_rules! impl_shift_repo {
     ($backend:ty, $db:ty) => {
         impl $backend {
+            pub(crate) async fn load_shift(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                store: &StoreId,
+                id: Id,
+            ) -> Result<Option<ShiftRecord>> {
+                let row: Option<ShiftRow> =
+                    sqlx::query_as(SELECT_SHIFT).bind(store.as_str()).bind(id).fetch_optional(&mut **tx).await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
             async fn read_activity(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 store: &StoreId,
@@ -354,8 +373,12 @@ macro_rules! impl_shift_repo {
                 insert_audit!(tx, store, &s.audit)?;
                 let row: ShiftRow =
                     sqlx::query_as(SELECT_SHIFT).bind(store.as_str()).bind(s.id).fetch_one(&mut *tx).await?;
+                let record: ShiftRecord = row.try_into()?;
+                let content = journal::shift_open_content(&record);
+                Self::append_journal(&mut tx, store, journal::kind::SHIFT_OPEN, Some(s.id), &content, record.opened_at)
+                    .await?;
                 tx.commit().await?;
-                row.try_into()
+                Ok(record)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
@@ -425,8 +448,7 @@ macro_rules! impl_shift_repo {
                     .execute(&mut *tx)
                     .await?;
                 insert_audit!(tx, store, &m.audit)?;
-                tx.commit().await?;
-                Ok(CashMovementRecord {
+                let record = CashMovementRecord {
                     id: m.id,
                     shift_id: shift,
                     kind: m.kind,
@@ -435,7 +457,11 @@ macro_rules! impl_shift_repo {
                     created_by: m.created_by,
                     approved_by: m.approved_by,
                     created_at: now,
-                })
+                };
+                let content = journal::movement_content(&record);
+                Self::append_journal(&mut tx, store, journal::kind::CASH_MOVEMENT, Some(m.id), &content, now).await?;
+                tx.commit().await?;
+                Ok(record)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
@@ -453,6 +479,7 @@ macro_rules! impl_shift_repo {
                 id: Id,
                 c: ShiftClose,
                 rule: CloseRule<'_>,
+                signer: &dyn JournalSigner,
             ) -> Result<ShiftRecord> {
                 let mut tx = self.scoped(store, true).await?;
                 let held: Option<ShiftRow> =
@@ -487,8 +514,13 @@ macro_rules! impl_shift_repo {
                 insert_audit!(tx, store, &audit)?;
                 let row: ShiftRow =
                     sqlx::query_as(SELECT_SHIFT).bind(store.as_str()).bind(id).fetch_one(&mut *tx).await?;
+                let record: ShiftRecord = row.try_into()?;
+                let content = journal::shift_close_content(&record);
+                let at = record.closed_at.unwrap_or_else(tills_domain::now);
+                Self::append_journal(&mut tx, store, journal::kind::SHIFT_CLOSE, Some(id), &content, at).await?;
+                Self::write_closure(&mut tx, store, "z", Some((id, z)), signer).await?;
                 tx.commit().await?;
-                row.try_into()
+                Ok(record)
             }
         }
     };

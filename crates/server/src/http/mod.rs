@@ -10,6 +10,7 @@ pub mod auth;
 pub mod carts;
 pub mod catalog_changes;
 pub mod customers;
+pub mod journal;
 pub mod named;
 pub mod ops;
 pub mod pagination;
@@ -80,6 +81,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(shifts::close))
         .routes(routes!(catalog_changes::changes))
         .routes(routes!(reports::daily))
+        .routes(routes!(journal::public_key))
+        .routes(routes!(journal::verify))
+        .routes(routes!(journal::export))
+        .routes(routes!(journal::day_close))
         .routes(routes!(ops::openapi))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))

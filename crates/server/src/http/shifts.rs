@@ -368,7 +368,7 @@ pub async fn close(
     let count = Count { counted_cash: body.counted_cash.minor(), denominations: body.denominations, note: body.note };
     let (db, id) = (&*state.store, parse_id(&id)?);
     let shift = approvals::with_approval(db, caller.as_actor(), ApprovalAction::CloseShift, approval, |actor| {
-        shifts::close(db, &caller.settings, actor, id, count)
+        shifts::close(db, &caller.settings, actor, id, count, &*state.journal)
     })
     .await?;
     Ok(Json(ShiftView::from(&shift)))

@@ -14,6 +14,7 @@ pub mod carts;
 pub mod catalog;
 pub mod checkout;
 mod error;
+pub mod journal;
 pub mod refund;
 pub mod report;
 pub mod returns;

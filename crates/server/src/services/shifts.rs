@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tills_domain::{CashMovementKind, Conflict, Id, PaymentMethod, SaleStatus, ShiftStatus, new_id};
 use tills_storage::{
-    CashMovementRecord, Closing, NewAudit, NewCashMovement, NewShift, ShiftActivity, ShiftClose, ShiftFilter,
-    ShiftRecord, StorageError, Store, StoreRecord,
+    CashMovementRecord, Closing, JournalSigner, NewAudit, NewCashMovement, NewShift, ShiftActivity, ShiftClose,
+    ShiftFilter, ShiftRecord, StorageError, Store, StoreRecord,
 };
 
 use crate::services::{Actor, ServiceError, ServiceResult};
@@ -231,6 +231,7 @@ pub async fn close(
     actor: Actor<'_>,
     id: Id,
     count: Count,
+    signer: &dyn JournalSigner,
 ) -> ServiceResult<ShiftRecord> {
     get(db, actor, id).await?;
     if count.counted_cash < 0 {
@@ -265,7 +266,7 @@ pub async fn close(
             .target(id)
             .detail(json!({"countedCash": counted})),
     };
-    Ok(db.close_shift(actor.store, id, close, &rule).await?)
+    Ok(db.close_shift(actor.store, id, close, &rule, signer).await?)
 }
 
 fn check_denominations(d: &BTreeMap<String, i64>, counted: i64) -> ServiceResult<()> {

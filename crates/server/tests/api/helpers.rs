@@ -102,7 +102,15 @@ fn app_config(cache: tills_server::cache::CacheConfig) -> AppConfig {
         token_ttl: Duration::from_secs(3600),
         cache,
         trusted_proxies: TrustedProxies::default(),
+        journal_key: Arc::new(journal_key()),
     }
+}
+
+/// The tests' journal key (a fixed seed, so a test can check signatures itself).
+pub const JOURNAL_SEED: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+
+pub fn journal_key() -> tills_server::services::journal::JournalKey {
+    tills_server::services::journal::JournalKey::from_seed_text(JOURNAL_SEED).expect("the test seed")
 }
 
 impl TestApp {

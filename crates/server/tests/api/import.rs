@@ -63,6 +63,19 @@ fn sid(s: &str) -> StoreId {
 }
 
 /// What the database holds of the imported stores: every legacy document accounted for.
+async fn assert_journal_starts_complete(store: &Arc<dyn Store>, dump: &Dump) {
+    let keys = [crate::helpers::journal_key().public_key()];
+    for s in dump.stores.iter().take(3) {
+        let id = sid(&s.store_id);
+        let range = tills_storage::JournalRange::default();
+        let report = tills_server::services::journal::verify(&**store, &id, &range, &keys).await.unwrap();
+        assert!(report.intact, "{}: {:?}", s.store_id, report.first_problem);
+        assert_eq!(report.entries, s.sales as i64, "{}: one entry per imported sale", s.store_id);
+        let entries = store.journal_entries(&id, &range, 0, 100_000).await.unwrap();
+        assert!(entries.iter().all(|e| e.kind == "imported_sale" && e.content.contains("\"imported\":true")));
+    }
+}
+
 async fn assert_counts(store: &Arc<dyn Store>, dump: &Dump) {
     for s in &dump.stores {
         let t = store.imported_totals(&sid(&s.store_id)).await.unwrap();
@@ -100,6 +113,7 @@ async fn imports_every_trap(app: TestApp) {
     assert!(out.report.documents_per_second > 0.0);
     assert_eq!(out.report.documents, dump.documents(), "every document of the dump counted");
     assert_counts(&app.store, &dump).await;
+    assert_journal_starts_complete(&app.store, &dump).await;
 
     // Every trap is in the report, with its reason; the report file is the same JSON.
     let reasons: Vec<Reason> = out.report.entries.iter().map(|e| e.reason).collect();
@@ -275,6 +289,7 @@ async fn interrupted_imports_resume(backend: Backend) {
     );
     assert_eq!(out.report.documents, dump.documents(), "the generator's count");
     assert_counts(&store, &dump).await;
+    assert_journal_starts_complete(&store, &dump).await;
     let expected = whole.snapshot().await;
 
     // The real process, killed with SIGKILL once its progress shows.

@@ -10,6 +10,7 @@ mod catalog_changes;
 mod contract_gaps;
 mod crash;
 mod import;
+mod journal;
 mod layers;
 mod openapi;
 mod sales;

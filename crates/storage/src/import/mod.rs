@@ -770,6 +770,17 @@ macro_rules! impl_import_repo {
                         let lines: Vec<_> =
                             b.sales.iter().filter(|s| done.contains(&s.id)).flat_map(line_rows).collect();
                         w.sale_lines = count_of!(tx, sql.sale_lines, store, lines);
+                        // Each new sale enters the journal as imported history, in the batch's
+                        // transaction, as it reads once written (its payments come in a later
+                        // batch and are not part of it).
+                        let now = tills_domain::now();
+                        for s in b.sales.iter().filter(|s| done.contains(&s.id)) {
+                            if let Some(sale) = Self::load_sale(&mut tx, store, s.id).await? {
+                                let content = crate::journal::sale_content(&sale, true);
+                                let kind = crate::journal::kind::IMPORTED_SALE;
+                                Self::append_journal(&mut tx, store, kind, Some(s.id), &content, now).await?;
+                            }
+                        }
                         track_rows(&mut track, ImportKind::Sales, &b.sales, &done, sale_track);
                         let rows: Vec<_> = b.payments.iter().map(payment_row).collect();
                         let done = ids_of!(tx, sql.payments, store, rows);

@@ -35,6 +35,9 @@ const STORE_TABLES: &[&str] = &[
     "return_lines",
     "return_payouts",
     "import_rows",
+    "journal_entries",
+    "journal_heads",
+    "journal_closures",
 ];
 
 /// Every Rust source under `src/` (sub-folders included), by its path there.
