@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tills_storage::{JournalClosure, JournalEntry, JournalRange, JournalSigner, hex};
 
 use crate::auth::StoreCaller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::ApiQuery;
 use crate::openapi::{AdminOnly, ErrorBody, ManagerOnly};
 use crate::services::journal::{self, Verification};
@@ -147,7 +147,16 @@ pub struct ExportQuery {
     /// To: a local day `YYYY-MM-DD` (inclusive) or an RFC 3339 instant (exclusive).
     to: Option<String>,
     /// `jsonl` (default) or `csv`.
-    format: Option<String>,
+    #[param(value_type = Option<ExportFormat>)]
+    format: Option<ExportFormat>,
+}
+
+/// The export's format: JSON Lines or CSV (docs/journal.md describes both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
 }
 
 /// Export the journal (admin)
@@ -174,11 +183,7 @@ pub async fn export(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
     caller.require_admin()?;
-    let csv = match q.format.as_deref() {
-        None | Some("jsonl") => false,
-        Some("csv") => true,
-        Some(_) => return Err(ApiError::invalid("format", "format is jsonl or csv")),
-    };
+    let csv = q.format == Some(ExportFormat::Csv);
     let (from, to) = time::range(q.from.as_deref(), q.to.as_deref(), caller.timezone())?;
     let range = JournalRange { from, to };
     let store = caller.store.clone();
