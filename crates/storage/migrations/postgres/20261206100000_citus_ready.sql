@@ -153,3 +153,37 @@ $$;
 GRANT EXECUTE ON FUNCTION tills_sell(text, uuid, text, text, uuid, uuid, text, bigint, bigint, bigint, bigint, bigint,
                                      bigint, boolean, timestamptz, timestamptz, json, json, json, json, uuid, boolean)
     TO tills_app;
+
+-- On Citus this trigger fires on a worker, on the shard a statement wrote, and a statement that
+-- reads the transition table `changed` while writing a distributed table is planned as a
+-- distributed INSERT … SELECT that runs where `changed` does not exist ("executor could not find
+-- named tuplestore"). There the changes are written one product at a time, each a single-row
+-- insert into the store's own shard; plain PostgreSQL keeps the one statement of migration
+-- 20261205000010.
+CREATE OR REPLACE FUNCTION tills_catalog_products_inserted() RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER
+AS $$
+DECLARE
+    v_store text;
+    v_version bigint;
+    v_product uuid;
+    v_citus boolean := to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL;
+BEGIN
+    FOR v_store IN SELECT DISTINCT store_id FROM changed LOOP
+        INSERT INTO catalog_versions (store_id, version) VALUES (v_store, 1)
+        ON CONFLICT (store_id) DO UPDATE SET version = catalog_versions.version + 1
+        RETURNING version INTO v_version;
+        IF v_citus THEN
+            FOR v_product IN SELECT c.id FROM changed c WHERE c.store_id = v_store LOOP
+                INSERT INTO catalog_changes (store_id, product_id, version) VALUES (v_store, v_product, v_version)
+                ON CONFLICT (store_id, product_id) DO UPDATE SET version = excluded.version;
+            END LOOP;
+        ELSE
+            INSERT INTO catalog_changes (store_id, product_id, version)
+            SELECT c.store_id, c.id, v_version FROM changed c WHERE c.store_id = v_store
+            ON CONFLICT (store_id, product_id) DO UPDATE SET version = excluded.version;
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
