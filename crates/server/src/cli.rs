@@ -84,6 +84,16 @@ pub enum CitusCommand {
     /// functions delegated to its worker), the database settings the server needs. Safe to run
     /// again; `tills migrate` runs it after new migrations on a distributed database.
     Distribute,
+    /// Give a store a shard of its own in every store table and move it to another worker
+    /// (with writes to that store blocked for the copy, about a second; reads go on).
+    MoveStore {
+        #[arg(long)]
+        store: String,
+        /// The worker to move to (`host:port`, an active worker); default: the worker holding
+        /// the fewest shards.
+        #[arg(long)]
+        to: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -206,6 +216,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.db.url()?;
     match cli.command {
         Command::Migrate => migrate(&url).await,
+        Command::Citus { command: CitusCommand::MoveStore { store, to } } => {
+            let store_id = tills_domain::StoreId::parse(&store).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+            let m = tills_storage::citus::move_store(&url, &store_id, to.as_deref()).await?;
+            if m.isolated {
+                println!("{store_id}: isolated on shard {} in every store table ({} ms)", m.shard_id, m.isolate_ms);
+            } else {
+                println!("{store_id}: on shard {} of its own already", m.shard_id);
+            }
+            if m.from == m.to {
+                println!("{store_id}: already on {}", m.to);
+            } else {
+                println!("{store_id}: moved from {} to {} ({} ms, writes blocked meanwhile)", m.from, m.to, m.move_ms);
+            }
+            Ok(())
+        }
         Command::Citus { command: CitusCommand::Distribute } => {
             if !tills_storage::is_postgres_url(&url) {
                 bail!("`tills citus distribute` needs DATABASE_URL=postgres://… of a Citus coordinator");

@@ -141,7 +141,7 @@ pub async fn distribute(url: &str) -> Result<DistributeReport> {
     // every node.
     let database: String = sqlx::query_scalar("SELECT current_database()::text").fetch_one(&mut conn).await?;
     for (name, value) in DATABASE_SETTINGS {
-        conn.execute(AssertSqlSafe(format!("SET {name} = '{value}'"))).await?;
+        sqlx::query("SELECT set_config($1, $2, false)").bind(name).bind(value).execute(&mut conn).await?;
     }
     for (name, value) in DATABASE_SETTINGS {
         let set = format!("{name}={value}");
@@ -373,4 +373,138 @@ fn quote_ident(name: &str) -> String {
 /// The URL's options, for tests and tools that connect to the coordinator themselves.
 pub fn options(url: &str) -> Result<PgConnectOptions> {
     PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))
+}
+
+/// What `move_store` did.
+#[derive(Debug, Clone)]
+pub struct MoveReport {
+    /// The shard that holds only this store (in every store table: they are colocated).
+    pub shard_id: i64,
+    /// Whether the store had to be split off its shard first (`isolate_tenant_to_new_shard`).
+    pub isolated: bool,
+    pub from: String,
+    pub to: String,
+    pub isolate_ms: u128,
+    pub move_ms: u128,
+}
+
+/// The transfer mode for splits and moves. Citus's default copies through logical replication,
+/// whose apply role is refused by forced row-level security on every store table (the move
+/// hangs); `block_writes` copies while the store's writes wait (about a second for a store of a
+/// few thousand products), reads go on.
+pub const TRANSFER_MODE: &str = "block_writes";
+
+/// Gives `store` a shard of its own in every store table (when it shares one) and moves it to
+/// the worker `to` (`host:port`), or to the worker holding the fewest of the group's shards.
+pub async fn move_store(url: &str, store: &tills_domain::StoreId, to: Option<&str>) -> Result<MoveReport> {
+    let mut conn = owner_connection(url).await?;
+    citus_version(&mut conn).await?;
+    if !is_distributed(url).await? {
+        return Err(StorageError::Other(
+            "the database is not distributed: run `tills citus distribute` first".to_owned(),
+        ));
+    }
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1)")
+        .bind(store.as_str())
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        return Err(StorageError::Other(format!("no store {store}")));
+    }
+    // The store tables' colocation group, named by one of its tables.
+    let anchor: String = sqlx::query_scalar(
+        "SELECT logicalrelid::regclass::text FROM pg_dist_partition p \
+         WHERE partmethod = 'h' AND column_to_column_name(logicalrelid, partkey) = 'store_id' ORDER BY 1 LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    let shard_of = "SELECT get_shard_id_for_distribution_column($1::regclass, $2::text)";
+    let mut shard_id: i64 =
+        sqlx::query_scalar(shard_of).bind(&anchor).bind(store.as_str()).fetch_one(&mut conn).await?;
+    let alone: bool = sqlx::query_scalar("SELECT shardminvalue = shardmaxvalue FROM pg_dist_shard WHERE shardid = $1")
+        .bind(shard_id)
+        .fetch_one(&mut conn)
+        .await?;
+    let started = std::time::Instant::now();
+    if !alone {
+        shard_id = sqlx::query_scalar(
+            "SELECT isolate_tenant_to_new_shard($1::regclass, $2::text, 'CASCADE', \
+             shard_transfer_mode => $3::citus.shard_transfer_mode)",
+        )
+        .bind(&anchor)
+        .bind(store.as_str())
+        .bind(TRANSFER_MODE)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| StorageError::Other(format!("isolating {store} on a shard of its own: {e}")))?;
+    }
+    let isolate_ms = started.elapsed().as_millis();
+    let (from_host, from_port): (String, i32) =
+        sqlx::query_as("SELECT nodename::text, nodeport FROM citus_shards WHERE shardid = $1 LIMIT 1")
+            .bind(shard_id)
+            .fetch_one(&mut conn)
+            .await?;
+    let (to_host, to_port): (String, i32) = match to {
+        Some(target) => {
+            let (h, p) = target
+                .rsplit_once(':')
+                .and_then(|(h, p)| p.parse::<i32>().ok().map(|p| (h.to_owned(), p)))
+                .ok_or_else(|| StorageError::Other(format!("--to {target}: expected host:port of a worker")))?;
+            let known: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 \
+                 AND noderole = 'primary' AND isactive AND groupid <> 0)",
+            )
+            .bind(&h)
+            .bind(p)
+            .fetch_one(&mut conn)
+            .await?;
+            if !known {
+                return Err(StorageError::Other(format!(
+                    "--to {target} is not an active worker: add it first (SELECT citus_add_node('{h}', {p}))"
+                )));
+            }
+            (h, p)
+        }
+        None => sqlx::query_as(
+            "SELECT n.nodename::text, n.nodeport FROM pg_dist_node n \
+             WHERE n.noderole = 'primary' AND n.isactive AND n.groupid <> 0 AND NOT (n.nodename = $1 AND n.nodeport = $2) \
+             ORDER BY (SELECT count(*) FROM citus_shards s WHERE s.nodename = n.nodename AND s.nodeport = n.nodeport \
+                       AND s.colocation_id = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = $3::regclass)), \
+                      n.nodeid LIMIT 1",
+        )
+        .bind(&from_host)
+        .bind(from_port)
+        .bind(&anchor)
+        .fetch_optional(&mut conn)
+        .await?
+        .ok_or_else(|| StorageError::Other("there is no other worker to move the store to".to_owned()))?,
+    };
+    let moving = std::time::Instant::now();
+    // A store on a shard of its own stays where it is unless told where to go (a second run
+    // moves nothing).
+    let stay = alone && to.is_none();
+    if !stay && (to_host.as_str(), to_port) != (from_host.as_str(), from_port) {
+        sqlx::query(
+            "SELECT citus_move_shard_placement($1, $2, $3, $4, $5, shard_transfer_mode => $6::citus.shard_transfer_mode)",
+        )
+        .bind(shard_id)
+        .bind(&from_host)
+        .bind(from_port)
+        .bind(&to_host)
+        .bind(to_port)
+        .bind(TRANSFER_MODE)
+        .execute(&mut conn)
+        .await
+        .map_err(|e| StorageError::Other(format!("moving shard {shard_id} of {store}: {e}")))?;
+    }
+    let move_ms = moving.elapsed().as_millis();
+    conn.close().await?;
+    Ok(MoveReport {
+        shard_id,
+        isolated: !alone,
+        from: format!("{from_host}:{from_port}"),
+        to: if stay { format!("{from_host}:{from_port}") } else { format!("{to_host}:{to_port}") },
+        isolate_ms,
+        move_ms,
+    })
 }

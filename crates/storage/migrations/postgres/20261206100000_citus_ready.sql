@@ -10,6 +10,19 @@
 -- coordinator, and local on the worker a call is delegated to (`tills citus distribute`
 -- distributes these functions by `p_store`). The bodies are otherwise those of migrations 3, 7
 -- and 10.
+--
+-- Citus forwards a `SET LOCAL` only when it runs inside a query's execution (it counts executor
+-- levels): a `SET LOCAL` run by the function itself, or through a plain `PERFORM f()` (which
+-- PL/pgSQL evaluates without the executor), is not forwarded. So the functions call
+-- `tills_name_store` through a query: `PERFORM 1 FROM tills_name_store(p_store)`.
+CREATE OR REPLACE FUNCTION tills_name_store(store text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $$
+BEGIN
+    EXECUTE format('SET LOCAL tills.store_id = %L', store);
+END
+$$;
+GRANT EXECUTE ON FUNCTION tills_name_store(text) TO tills_app;
 DROP FUNCTION IF EXISTS tills_sell(text, uuid, text, text, uuid, uuid, text, bigint, bigint, bigint, bigint, bigint,
                                    bigint, boolean, timestamptz, timestamptz, json, json, json, json);
 
@@ -24,7 +37,7 @@ LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
 #variable_conflict use_column
 BEGIN
-    EXECUTE format('SET LOCAL tills.store_id = %L', p_store);
+    PERFORM 1 FROM tills_name_store(p_store);
     RETURN QUERY
     SELECT p.id, p.store_id, p.name, p.sku, p.price, p.cost, p.tax_rate, p.category_id, p.brand_id,
            p.unit_id, p.barcode, p.alternate_barcodes, p.units, p.stock_milli, p.status,
@@ -49,7 +62,7 @@ LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
 #variable_conflict use_column
 BEGIN
-    EXECUTE format('SET LOCAL tills.store_id = %L', p_store);
+    PERFORM 1 FROM tills_name_store(p_store);
     RETURN QUERY
     SELECT v.version, p.id, p.store_id, p.name, p.sku, p.price, p.cost, p.tax_rate, p.category_id,
            p.brand_id, p.unit_id, p.barcode, p.alternate_barcodes, p.units, p.stock_milli, p.status,
@@ -76,8 +89,11 @@ DECLARE
     v_prefix text;
     v_invoice text;
     v_shift uuid := p_shift_id;
+    v_line record;
+    v_pay record;
+    v_entry record;
 BEGIN
-    EXECUTE format('SET LOCAL tills.store_id = %L', p_store);
+    PERFORM 1 FROM tills_name_store(p_store);
     IF p_client_ref IS NOT NULL THEN
         INSERT INTO idempotency_keys (store_id, client_ref, kind, request_hash, resource_id, created_at)
         VALUES (p_store, p_client_ref, 'sale', p_request_hash, p_id, p_now)
@@ -121,18 +137,40 @@ BEGIN
             p_subtotal, p_discount_total, p_tax_total, p_total, p_paid, p_change, p_offline, p_sold_at, p_now,
             v_shift);
 
-    INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor,
-                            quantity_milli, price, catalog_price, discount, tax_rate, tax, total, moved_at)
-    SELECT p_store, r.id, p_id, r.position, r.product_id, r.name, r.barcode, r.unit_id, r.factor, r.quantity_milli,
-           r.price, r.catalog_price, r.discount, r.tax_rate, r.tax, r.total,
-           CASE WHEN r.product_id IS NULL THEN NULL ELSE p_now END
-    FROM json_to_recordset(p_lines) AS r(id uuid, position integer, product_id uuid, name text, barcode text,
-         unit_id uuid, factor bigint, quantity_milli bigint, price bigint, catalog_price bigint, discount bigint,
-         tax_rate integer, tax bigint, total bigint);
+    -- On Citus, a function delegated to a worker that no longer holds the store's shard (a call
+    -- in flight while the store moves) writes to the shard over a connection, and Citus turns an
+    -- INSERT … SELECT into a COPY, which row-level security refuses: there the rows go one
+    -- INSERT … VALUES each. Plain PostgreSQL keeps the one statement.
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        FOR v_line IN SELECT * FROM json_to_recordset(p_lines) AS r(id uuid, position integer, product_id uuid,
+             name text, barcode text, unit_id uuid, factor bigint, quantity_milli bigint, price bigint,
+             catalog_price bigint, discount bigint, tax_rate integer, tax bigint, total bigint) LOOP
+            INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor,
+                                    quantity_milli, price, catalog_price, discount, tax_rate, tax, total, moved_at)
+            VALUES (p_store, v_line.id, p_id, v_line.position, v_line.product_id, v_line.name, v_line.barcode,
+                    v_line.unit_id, v_line.factor, v_line.quantity_milli, v_line.price, v_line.catalog_price,
+                    v_line.discount, v_line.tax_rate, v_line.tax, v_line.total,
+                    CASE WHEN v_line.product_id IS NULL THEN NULL ELSE p_now END);
+        END LOOP;
+        FOR v_pay IN SELECT * FROM json_to_recordset(p_payments) AS r(id uuid, method text, amount bigint,
+             reference text) LOOP
+            INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at)
+            VALUES (p_store, v_pay.id, p_id, NULL, v_pay.method, v_pay.amount, v_pay.reference, p_now);
+        END LOOP;
+    ELSE
+        INSERT INTO sale_lines (store_id, id, sale_id, position, product_id, name, barcode, unit_id, factor,
+                                quantity_milli, price, catalog_price, discount, tax_rate, tax, total, moved_at)
+        SELECT p_store, r.id, p_id, r.position, r.product_id, r.name, r.barcode, r.unit_id, r.factor, r.quantity_milli,
+               r.price, r.catalog_price, r.discount, r.tax_rate, r.tax, r.total,
+               CASE WHEN r.product_id IS NULL THEN NULL ELSE p_now END
+        FROM json_to_recordset(p_lines) AS r(id uuid, position integer, product_id uuid, name text, barcode text,
+             unit_id uuid, factor bigint, quantity_milli bigint, price bigint, catalog_price bigint, discount bigint,
+             tax_rate integer, tax bigint, total bigint);
 
-    INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at)
-    SELECT p_store, r.id, p_id, NULL, r.method, r.amount, r.reference, p_now
-    FROM json_to_recordset(p_payments) AS r(id uuid, method text, amount bigint, reference text);
+        INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at)
+        SELECT p_store, r.id, p_id, NULL, r.method, r.amount, r.reference, p_now
+        FROM json_to_recordset(p_payments) AS r(id uuid, method text, amount bigint, reference text);
+    END IF;
 
     -- After the lines: the new row versions it writes would each take a lock of their own from
     -- the lines' checks.
@@ -141,10 +179,12 @@ BEGIN
     WHERE p.store_id = p_store AND p.id = r.product_id;
 
     IF json_array_length(p_audit) > 0 THEN
-        INSERT INTO audit_log (store_id, id, actor_id, actor_email, action, target, detail, created_at)
-        SELECT p_store, r.id, r.actor_id, r.actor_email, r.action, r.target, r.detail, p_now
-        FROM json_to_recordset(p_audit) AS r(id uuid, actor_id uuid, actor_email text, action text, target text,
-             detail text);
+        FOR v_entry IN SELECT * FROM json_to_recordset(p_audit) AS r(id uuid, actor_id uuid, actor_email text,
+             action text, target text, detail text) LOOP
+            INSERT INTO audit_log (store_id, id, actor_id, actor_email, action, target, detail, created_at)
+            VALUES (p_store, v_entry.id, v_entry.actor_id, v_entry.actor_email, v_entry.action, v_entry.target,
+                    v_entry.detail, p_now);
+        END LOOP;
     END IF;
 
     RETURN QUERY SELECT 'created'::text, v_invoice, NULL::text, NULL::text, NULL::uuid, v_shift;

@@ -264,6 +264,64 @@ async fn row_level_security_holds_on_the_workers_shards() {
     assert_eq!(seen_a, 1, "store A's owner, once");
 }
 
+/// The store functions name their store wherever they run: delegated to the store's worker (a
+/// call on its own) and on the coordinator (inside a transaction, where Citus does not delegate,
+/// so the function's `SET LOCAL` must reach the worker).
+#[tokio::test]
+async fn store_functions_work_delegated_and_not() {
+    let db = TestDb::new(Backend::Citus).await;
+    let store = tills_storage::connect(&db.url, &tills_storage::PoolConfig::default()).await.unwrap();
+    for s in ["fn-a", "fn-b", "fn-c", "fn-d"] {
+        crate::make_store(&store, s).await;
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO products (store_id, id, name, name_key, price, created_at, updated_at) \
+             VALUES ($1, gen_random_uuid(), 'Milk', 'milk', 100, now(), now()) RETURNING id",
+        )
+        .bind(s)
+        .fetch_one(&pool)
+        .await
+        .map(|_| ())
+        .unwrap_or_else(|e| panic!("product of {s}: {e}"));
+        sqlx::query(
+            "INSERT INTO product_barcodes (store_id, barcode, product_id, kind, position) \
+             SELECT store_id, '4000', id, 'primary', 0 FROM products WHERE store_id = $1",
+        )
+        .bind(s)
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("barcode of {s}: {e}"));
+    }
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM products")
+        .fetch_all(&sqlx::PgPool::connect(&db.url).await.unwrap())
+        .await
+        .unwrap();
+    let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    c.execute("SET ROLE tills_app").await.unwrap();
+    for s in ["fn-a", "fn-b", "fn-c", "fn-d"] {
+        // Delegated.
+        let alone: Vec<String> =
+            sqlx::query_scalar("SELECT store_id FROM tills_scan($1, '4000')").bind(s).fetch_all(&mut c).await.unwrap();
+        assert_eq!(alone, [s], "tills_scan delegated");
+        // Not delegated: in a transaction on the coordinator.
+        let mut tx = c.begin().await.unwrap();
+        let inside: Vec<String> = sqlx::query_scalar("SELECT store_id FROM tills_scan($1, '4000')")
+            .bind(s)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(inside, [s], "tills_scan inside a transaction on the coordinator");
+        let page: Vec<Option<String>> = sqlx::query_scalar("SELECT store_id FROM tills_search_page($1, $2)")
+            .bind(s)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(page, [Some(s.to_owned())], "tills_search_page inside a transaction");
+        tx.rollback().await.unwrap();
+    }
+}
+
 /// A Citus node's default TLS certificate (self-signed, X.509 v1) is one rustls cannot parse:
 /// under the default `sslmode=prefer` the server connects without TLS; under `require` it says
 /// what to do.
