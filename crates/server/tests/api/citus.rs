@@ -73,7 +73,7 @@ async fn a_busy_store_moves_to_another_worker_without_a_failed_request() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(placed, [moved.to.clone()], "every store table's shard of the store is on the target");
+    assert_eq!(placed, std::slice::from_ref(&moved.to), "every store table's shard of the store is on the target");
     let (count, last): (i64, Option<i64>) =
         sqlx::query_as("SELECT count(*), max(invoice_seq) FROM sales WHERE store_id = $1")
             .bind(store.as_str())
