@@ -346,3 +346,38 @@ async fn a_citus_nodes_default_certificate() {
     };
     assert!(err.contains("X.509 v1") && err.contains("sslmode"), "{err}");
 }
+
+/// A store table a later migration adds (here created as a migration would, on the distributed
+/// database) is found and distributed by the next run, colocated with the others: no list to
+/// keep by hand. `tills migrate` runs this after its migrations on a distributed database.
+#[tokio::test]
+async fn a_later_store_table_is_distributed_by_the_next_run() {
+    let db = TestDb::new(Backend::Citus).await;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    for sql in [
+        "CREATE TABLE later_entries (store_id text NOT NULL REFERENCES stores (id), id uuid NOT NULL, \
+         sale_id uuid NOT NULL, PRIMARY KEY (store_id, id), FOREIGN KEY (store_id, sale_id) REFERENCES sales (store_id, id))",
+        "ALTER TABLE later_entries ENABLE ROW LEVEL SECURITY",
+        "ALTER TABLE later_entries FORCE ROW LEVEL SECURITY",
+        "CREATE POLICY store_isolation ON later_entries USING (store_id = current_setting('tills.store_id', true)) \
+         WITH CHECK (store_id = current_setting('tills.store_id', true))",
+    ] {
+        pool.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    assert!(tills_storage::citus::is_distributed(&db.url).await.unwrap());
+    let report = tills_storage::citus::distribute(&db.url).await.unwrap();
+    assert_eq!(report.changed, 1, "{:#?}", report.lines);
+    assert!(
+        report.lines.iter().any(|l| l.starts_with("later_entries: distributed by store_id")),
+        "{:#?}",
+        report.lines
+    );
+    let (kind, same_group): (String, bool) = sqlx::query_as(
+        "SELECT citus_table_type::text, colocation_id = (SELECT colocation_id FROM citus_tables WHERE table_name = 'sales'::regclass) \
+         FROM citus_tables WHERE table_name = 'later_entries'::regclass",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((kind.as_str(), same_group), ("distributed", true));
+}
