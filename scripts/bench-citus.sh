@@ -26,6 +26,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 cargo build --release --locked --bin tills >&2
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/tills"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tills-bench-citus.XXXXXX")"
+chmod 755 "$WORK" # the nodes run as postgres
 SERVER_PID=""
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 PG_BIN="$(pg_config --bindir)"
@@ -56,7 +57,8 @@ CITUS_URL="postgres://postgres@127.0.0.1:$COORDINATOR/tills_bench"
 # Plain PostgreSQL with the same settings as the Citus nodes (scripts/citus.sh).
 PLAIN_PORT=$(free_port)
 mkdir -p "$WORK/plain-sock"
-[ "$(id -u)" = 0 ] && chown postgres "$WORK" "$WORK/plain-sock"
+[ "$(id -u)" = 0 ] && chown postgres "$WORK/plain-sock"
+[ "$(id -u)" = 0 ] && mkdir -p "$WORK/plain" && chown postgres "$WORK/plain"
 as_pg "$PG_BIN/initdb" -D "$WORK/plain" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 cat >>"$WORK/plain/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
@@ -68,7 +70,7 @@ synchronous_commit = off
 full_page_writes = off
 shared_buffers = 64MB
 CONF
-as_pg "$PG_BIN/pg_ctl" -D "$WORK/plain" -l "$WORK/plain.log" -w start >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$WORK/plain" -l "$WORK/plain-sock/postgres.log" -w start >/dev/null
 psql -h 127.0.0.1 -p "$PLAIN_PORT" -U postgres -qc "CREATE DATABASE tills_bench" >/dev/null
 PLAIN_URL="postgres://postgres@127.0.0.1:$PLAIN_PORT/tills_bench"
 
