@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole Tills test suite: unit tests, the storage story on SQLite and PostgreSQL, and the
-# HTTP suites, against a real PostgreSQL and a real Redis. They are started when they are
+# HTTP suites, against a real PostgreSQL and a real Redis, and the chosen suites again on a Citus
+# cluster (built from ../shared/vendor when missing, see scripts/citus.sh). They are started when they are
 # installed but not running, installed (Debian) when missing, and otherwise this script stops
 # with a message that says what to do. It never skips a suite.
 set -euo pipefail
@@ -72,11 +73,24 @@ ensure_redis
 ensure_example_tools
 ensure_browser_tools
 
+# A Citus cluster for the suites that also run distributed (Backend::Citus in the test kit): a
+# coordinator and two workers of this machine's PostgreSQL on free loopback ports, in a temporary
+# directory, trust auth, stopped and removed when this script ends. scripts/citus.sh builds and
+# installs Citus from ../shared/vendor when it is missing, and stops here if it cannot.
+CITUS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tills-citus.XXXXXX")"
+trap 'scripts/citus.sh down "$CITUS_DIR"' EXIT
+say "Citus: a coordinator and two workers ($CITUS_DIR)"
+scripts/citus.sh up "$CITUS_DIR" >/dev/null
+# shellcheck disable=SC1091
+. "$CITUS_DIR/env"
+export TILLS_TEST_CITUS_URL="postgres://postgres@127.0.0.1:$COORDINATOR/postgres"
+export TILLS_TEST_CITUS_WORKERS="127.0.0.1:${WORKERS%,*},127.0.0.1:${WORKERS#*,}"
+
 # Databases left behind by an interrupted earlier run (each test drops its own when it ends).
 psql "$PG_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'tills\_t\_%'" 2>/dev/null |
   while read -r db; do psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true; done
 
-say "cargo test (SQLite, PostgreSQL $PG_URL, Redis $TILLS_TEST_REDIS_URL)"
+say "cargo test (SQLite, PostgreSQL $PG_URL, Citus $TILLS_TEST_CITUS_URL, Redis $TILLS_TEST_REDIS_URL)"
 cargo test --workspace --locked
 
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"

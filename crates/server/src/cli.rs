@@ -75,6 +75,11 @@ pub enum Command {
         #[command(subcommand)]
         command: JournalCommand,
     },
+    /// Citus: distribute the database by store, move a store (see docs/scaling.md).
+    Citus {
+        #[command(subcommand)]
+        command: CitusCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -136,6 +141,26 @@ impl JournalKeyArgs {
         );
         Ok(key)
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CitusCommand {
+    /// Turn a migrated database on a Citus coordinator into the distributed deployment
+    /// (after `tills migrate`, as the schema owner): reference tables, every store table
+    /// distributed by store_id and colocated, the functions on every node (the store's
+    /// functions delegated to its worker), the database settings the server needs. Safe to run
+    /// again; `tills migrate` runs it after new migrations on a distributed database.
+    Distribute,
+    /// Give a store a shard of its own in every store table and move it to another worker
+    /// (with writes to that store blocked for the copy, about a second; reads go on).
+    MoveStore {
+        #[arg(long)]
+        store: String,
+        /// The worker to move to (`host:port`, an active worker); default: the worker holding
+        /// the fewest shards.
+        #[arg(long)]
+        to: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,9 +284,36 @@ pub enum AdminCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.db.url()?;
     match cli.command {
-        Command::Migrate => {
-            tills_storage::migrate(&url).await.context("running the migrations")?;
-            println!("migrations applied");
+        Command::Migrate => migrate(&url).await,
+        Command::Citus { command: CitusCommand::MoveStore { store, to } } => {
+            let store_id = tills_domain::StoreId::parse(&store).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+            let m = tills_storage::citus::move_store(&url, &store_id, to.as_deref()).await?;
+            if m.isolated {
+                println!("{store_id}: isolated on shard {} in every store table ({} ms)", m.shard_id, m.isolate_ms);
+            } else {
+                println!("{store_id}: on shard {} of its own already", m.shard_id);
+            }
+            if m.from == m.to {
+                println!("{store_id}: already on {}", m.to);
+            } else {
+                println!("{store_id}: moved from {} to {} ({} ms, writes blocked meanwhile)", m.from, m.to, m.move_ms);
+            }
+            Ok(())
+        }
+        Command::Citus { command: CitusCommand::Distribute } => {
+            if !tills_storage::is_postgres_url(&url) {
+                bail!("`tills citus distribute` needs DATABASE_URL=postgres://… of a Citus coordinator");
+            }
+            let report = tills_storage::citus::distribute(&url).await?;
+            for line in &report.lines {
+                println!("{line}");
+            }
+            println!(
+                "distributed: {} store tables by store_id; {} change(s) made{}",
+                report.store_tables.len(),
+                report.changed,
+                if report.changed == 0 { " (it was distributed already)" } else { "" }
+            );
             Ok(())
         }
         Command::Admin { command: AdminCommand::CreatePlatformAdmin { email, password: pw, name } } => {
@@ -359,6 +411,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ImportLegacy(args) => crate::import::cli(&url, args).await,
         Command::Serve(args) => serve(&cli.db, &url, args).await,
     }
+}
+
+/// `tills migrate`: on a distributed Citus database, what the new migrations added is then
+/// distributed too.
+async fn migrate(url: &str) -> anyhow::Result<()> {
+    let distributed = tills_storage::is_postgres_url(url)
+        && tills_storage::citus::is_distributed(url).await.context("looking for Citus")?;
+    if let Err(e) = tills_storage::migrate(url).await {
+        if distributed {
+            bail!(
+                "running the migrations on a distributed Citus database failed: {e}\n\
+                 A migration Citus cannot run as written (see docs/scaling.md, \"Migrations on Citus\") \
+                 must be run by hand on the coordinator; then run `tills migrate` again"
+            );
+        }
+        return Err(anyhow::Error::new(e).context("running the migrations"));
+    }
+    println!("migrations applied");
+    if distributed {
+        let report = tills_storage::citus::distribute(url).await.context(
+            "the migrations were applied; distributing what they added failed: fix it and run `tills citus distribute`",
+        )?;
+        for line in report.lines.iter().skip(1).filter(|l| !l.contains("already")) {
+            println!("citus: {line}");
+        }
+        println!("citus: distributed ({} change(s))", report.changed);
+    }
+    Ok(())
 }
 
 async fn serve(db: &DbArgs, url: &str, args: ServeArgs) -> anyhow::Result<()> {

@@ -6,12 +6,13 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use sqlx::pool::PoolOptions;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Connection, Database, Postgres, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Database, Executor, Postgres, Sqlite, Transaction};
 use tills_domain::StoreId;
 
 use crate::direct::{self, DirectConnections};
@@ -86,6 +87,27 @@ pub struct PgStore {
     pub(crate) pool: PgPool,
     /// The one-statement calls' connections (scan, search page, sale): `direct.rs`.
     pub(crate) direct: Arc<DirectConnections>,
+    /// What the database is, as its first connection found out ([`Engine`]).
+    pub(crate) engine: Arc<EngineSeen>,
+}
+
+/// Whether the database is a Citus coordinator, learnt by every new connection
+/// (`direct::set_up`): until one has answered (0) it counts as Citus, whose rules are safe on both.
+#[derive(Default)]
+pub(crate) struct EngineSeen(AtomicU8);
+
+const ENGINE_POSTGRES: u8 = 1;
+const ENGINE_CITUS: u8 = 2;
+
+impl EngineSeen {
+    pub(crate) fn saw(&self, citus: bool) {
+        self.0.store(if citus { ENGINE_CITUS } else { ENGINE_POSTGRES }, Ordering::Relaxed);
+    }
+
+    /// Plain PostgreSQL, as far as a connection has seen.
+    fn plain_postgres(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == ENGINE_POSTGRES
+    }
 }
 
 /// SQLite, the embedded default: a file in the data directory, WAL, one writer at a time.
@@ -108,22 +130,27 @@ impl PgStore {
     /// Connects for serving: every connection, pooled or direct, switches to `tills_app`
     /// unless it logged in as that role (`direct::set_up`).
     pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
+        let options = crate::tls::options(url).await?;
         // One budget for the two: half for transactions, half for the one-statement calls (at
         // least one each, so a budget of 1 opens 2).
         let direct_size = (config.max_connections / 2).max(1);
+        let engine = Arc::new(EngineSeen::default());
+        let seen = engine.clone();
         let pool = ping_when_idle(PgPoolOptions::new())
             .max_connections(config.max_connections.saturating_sub(direct_size).max(1))
             .acquire_timeout(config.acquire_timeout)
-            .after_connect(|conn, _meta| Box::pin(direct::set_up(conn)))
+            .after_connect(move |conn, _meta| {
+                let seen = seen.clone();
+                Box::pin(async move { direct::set_up(conn, &seen).await })
+            })
             .connect_lazy_with(options.clone());
-        let direct = Arc::new(DirectConnections::new(options, direct_size, config.acquire_timeout));
-        Ok(Self { pool, direct })
+        let direct = Arc::new(DirectConnections::new(options, direct_size, config.acquire_timeout, engine.clone()));
+        Ok(Self { pool, direct, engine })
     }
 
     /// Runs the migrations as the URL's user (the owner): creates `tills_app` when missing.
     pub async fn migrate(url: &str) -> Result<()> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
+        let options = crate::tls::options(url).await?;
         let pool = PgPoolOptions::new().max_connections(1).connect_with(options).await?;
         PG_MIGRATIONS.run(&pool).await.map_err(|e| StorageError::Other(e.to_string()))?;
         pool.close().await;
@@ -134,7 +161,7 @@ impl PgStore {
     /// a server started on an older schema would fail every request that needs the new parts.
     /// `None` when the URL's user may not read the migration table (it is the owner's).
     pub async fn pending_migrations(url: &str) -> Result<Option<Vec<String>>> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| StorageError::Other(e.to_string()))?;
+        let options = crate::tls::options(url).await?;
         let pool = PgPoolOptions::new().max_connections(1).connect_with(options).await?;
         let applied: std::result::Result<Vec<i64>, sqlx::Error> =
             match sqlx::query_scalar::<_, bool>("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
@@ -167,16 +194,35 @@ impl PgStore {
         pool_connections("transactions", &self.pool)
     }
 
-    /// A transaction acting for `store`: `BEGIN` and `SET LOCAL` in one round trip.
+    /// A transaction acting for `store`: `BEGIN` and `SET LOCAL` in one round trip on
+    /// PostgreSQL.
     pub(crate) async fn scoped(&self, store: &StoreId, _write: bool) -> Result<Transaction<'static, Postgres>> {
-        self.begin_for(store, "").await
+        self.begin_for(store, None).await
     }
 
-    /// `BEGIN`, the store, and `also` (a constant setting) in one round trip.
-    async fn begin_for(&self, store: &StoreId, also: &'static str) -> Result<Transaction<'static, Postgres>> {
+    /// `BEGIN`, the store, and `also` (a constant `SET LOCAL`). On PostgreSQL in one round trip;
+    /// on a Citus coordinator each `SET LOCAL` is a statement of its own: Citus replays a
+    /// `SET LOCAL`'s whole query string on every worker the transaction uses (with
+    /// `citus.propagate_set_commands = 'local'`), and `BEGIN; SET LOCAL …` would start each
+    /// worker's transaction a second time (`WARNING: there is already a transaction in
+    /// progress`).
+    async fn begin_for(&self, store: &StoreId, also: Option<&'static str>) -> Result<Transaction<'static, Postgres>> {
         // StoreId holds only [a-z0-9_-], so quoting it is safe.
-        let begin = format!("BEGIN; SET LOCAL tills.store_id = '{}'{also}", store.as_str());
-        Ok(self.pool.begin_with(AssertSqlSafe(begin)).await?)
+        let set_store = format!("SET LOCAL tills.store_id = '{}'", store.as_str());
+        if self.engine.plain_postgres() {
+            let begin = match also {
+                Some(also) => format!("BEGIN; {set_store}; {also}"),
+                None => format!("BEGIN; {set_store}"),
+            };
+            return Ok(self.pool.begin_with(AssertSqlSafe(begin)).await?);
+        }
+        let mut tx = self.pool.begin().await?;
+        // Without arguments: the simple protocol, no prepared statement per store.
+        tx.execute(AssertSqlSafe(set_store)).await?;
+        if let Some(also) = also {
+            tx.execute(also).await?;
+        }
+        Ok(tx)
     }
 
     /// A read transaction for a query whose conditions depend on which filters it is given
@@ -185,7 +231,7 @@ impl PgStore {
     /// know yet (seen: a product search reading all 2200 barcodes of the store, 5 ms instead of
     /// 0.8 ms).
     pub(crate) async fn scoped_planned_per_call(&self, store: &StoreId) -> Result<Transaction<'static, Postgres>> {
-        self.begin_for(store, "; SET LOCAL plan_cache_mode = force_custom_plan").await
+        self.begin_for(store, Some("SET LOCAL plan_cache_mode = force_custom_plan")).await
     }
 
     /// A transaction on data that belongs to no store (stores, platform admins).

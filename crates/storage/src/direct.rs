@@ -26,7 +26,7 @@ use sqlx::{Connection, Executor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::Connections;
-use crate::backend::{APP_ROLE, PING_AFTER_IDLE};
+use crate::backend::{APP_ROLE, EngineSeen, PING_AFTER_IDLE};
 
 /// How long an abandoned statement may keep its connection's slot before the connection is
 /// closed (the request timeout).
@@ -44,6 +44,7 @@ pub(crate) struct DirectConnections {
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<(PgConnection, Instant)>>,
     acquire_timeout: Duration,
+    engine: Arc<EngineSeen>,
 }
 
 /// One connection, until [`Direct::finish`]; dropped before that, its statement is drained.
@@ -55,7 +56,12 @@ pub(crate) struct Direct {
 }
 
 impl DirectConnections {
-    pub(crate) fn new(options: PgConnectOptions, size: u32, acquire_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        options: PgConnectOptions,
+        size: u32,
+        acquire_timeout: Duration,
+        engine: Arc<EngineSeen>,
+    ) -> Self {
         let size = size.max(1);
         DirectConnections {
             options,
@@ -64,6 +70,7 @@ impl DirectConnections {
             permits: Arc::new(Semaphore::new(size as usize)),
             idle: Mutex::new(Vec::new()),
             acquire_timeout,
+            engine,
         }
     }
 
@@ -77,7 +84,7 @@ impl DirectConnections {
         loop {
             let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some((conn, since)) = idle else {
-                let conn = connect(&self.options).await?;
+                let conn = connect(&self.options, &self.engine).await?;
                 self.open.fetch_add(1, Ordering::Relaxed);
                 return Ok(Direct { conn: Some(conn), owner: self.clone(), permit: Some(permit) });
             };
@@ -115,16 +122,21 @@ impl DirectConnections {
 }
 
 /// Opens a connection as the server's pool does: as `tills_app`, without JIT.
-async fn connect(options: &PgConnectOptions) -> Result<PgConnection, sqlx::Error> {
+async fn connect(options: &PgConnectOptions, engine: &EngineSeen) -> Result<PgConnection, sqlx::Error> {
     let mut conn = PgConnection::connect_with(options).await?;
-    set_up(&mut conn).await?;
+    set_up(&mut conn, engine).await?;
     Ok(conn)
 }
 
 /// What every serving connection runs once: the role without owner rights (so row-level
-/// security applies) and no JIT compilation.
-pub(crate) async fn set_up(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    let user: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&mut *conn).await?;
+/// security applies) and no JIT compilation. Notes whether the database is a Citus coordinator.
+pub(crate) async fn set_up(conn: &mut PgConnection, engine: &EngineSeen) -> Result<(), sqlx::Error> {
+    let (user, citus): (String, bool) = sqlx::query_as(
+        "SELECT current_user::text, EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    engine.saw(citus);
     if user != APP_ROLE {
         conn.execute("SET ROLE tills_app").await?;
     }

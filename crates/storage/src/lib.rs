@@ -14,6 +14,7 @@ mod audit;
 mod backend;
 mod carts;
 mod catalog;
+pub mod citus;
 mod customers;
 mod direct;
 mod error;
@@ -27,6 +28,7 @@ mod returns;
 mod sales;
 mod search;
 mod shifts;
+mod tls;
 mod users;
 
 use std::sync::Arc;

@@ -29,7 +29,7 @@ impl TestDb {
     pub async fn snapshot(&self) -> Snapshot {
         let mut out = BTreeMap::new();
         match self.backend {
-            Backend::Postgres => {
+            Backend::Postgres | Backend::Citus => {
                 let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
                 let tables: Vec<String> = sqlx::query_scalar(
                     "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' \
@@ -95,7 +95,7 @@ impl TestDb {
         let mut out = BTreeMap::new();
         let quoted = store.replace('\'', "''");
         match self.backend {
-            Backend::Postgres => {
+            Backend::Postgres | Backend::Citus => {
                 let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
                 let tables: Vec<String> = sqlx::query_scalar(
                     "SELECT table_name::text FROM information_schema.columns WHERE table_schema = 'public' \
@@ -163,7 +163,7 @@ impl TestDb {
     /// security): for tests that damage or change data behind the server's back.
     pub async fn execute_as_owner(&self, sql: &str) {
         match self.backend {
-            Backend::Postgres => {
+            Backend::Postgres | Backend::Citus => {
                 let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
                 sqlx::query(AssertSqlSafe(sql.to_owned())).execute(&mut conn).await.expect(sql);
             }

@@ -174,6 +174,13 @@ async fn two_instances_postgres() {
     two_instances_see_every_write_within_a_second(Backend::Postgres, &redis_url()).await;
 }
 
+/// Scans through Redis on the Citus cluster: each scan that misses both tiers is a `tills_scan`
+/// delegated to the worker holding the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_citus() {
+    two_instances_see_every_write_within_a_second(Backend::Citus, &redis_url()).await;
+}
+
 /// Three instances on one database and the Redis (or Redis Cluster) at `url`, as behind a load
 /// balancer: a price change on the first is scanned on the other two within a second, and a store
 /// suspended on the first is refused (`403 forbidden`) by the other two within five seconds

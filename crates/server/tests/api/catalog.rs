@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::both_backends;
 use crate::helpers::TestApp;
+use crate::{all_backends, both_backends};
 
 /// Two stores; returns (app, A's admin token, A's cashier token, B's admin token).
 async fn two_stores(app: &TestApp) -> (String, String, String) {
@@ -188,7 +188,7 @@ async fn products_barcodes_and_scan(app: TestApp) {
     // The deleted product no longer holds its category.
     app.delete(&format!("/api/v1/brands/{brand}"), &a).await.expect(204);
 }
-both_backends!(products_barcodes_and_scan);
+all_backends!(products_barcodes_and_scan);
 
 async fn stock_and_movements(app: TestApp) {
     let (a, cashier, b) = two_stores(&app).await;
@@ -329,4 +329,4 @@ async fn scale_labels(app: TestApp) {
         .await
         .expect_error(404, "not_found");
 }
-both_backends!(scale_labels);
+all_backends!(scale_labels);

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::both_backends;
+use crate::all_backends;
 use crate::helpers::{PASSWORD, Res, TestApp};
 use crate::helpers::{call_with_headers, ids, metric_sum, metrics_text};
 
@@ -81,7 +81,7 @@ async fn b_user_ids_in_the_path_are_not_found(app: TestApp) {
     assert_eq!(b_snapshot(&app, &t).await, before);
     app.login(Some("store-b"), "cashier@b.test", PASSWORD).await;
 }
-both_backends!(b_user_ids_in_the_path_are_not_found);
+all_backends!(b_user_ids_in_the_path_are_not_found);
 
 async fn lists_and_settings_show_only_the_callers_store(app: TestApp) {
     let t = two_stores(&app).await;
@@ -110,7 +110,7 @@ async fn lists_and_settings_show_only_the_callers_store(app: TestApp) {
     .expect(201);
     assert_eq!(b_snapshot(&app, &t).await, before);
 }
-both_backends!(lists_and_settings_show_only_the_callers_store);
+all_backends!(lists_and_settings_show_only_the_callers_store);
 
 /// Store ids slipped into the query string never select B.
 async fn store_id_in_the_query_is_ignored_and_counted(app: TestApp) {
@@ -161,7 +161,7 @@ async fn store_id_in_the_query_is_ignored_and_counted(app: TestApp) {
     assert!(after_query >= before_query + 5.0, "query counter {before_query} -> {after_query}");
     assert!(after_metric > before_metric);
 }
-both_backends!(store_id_in_the_query_is_ignored_and_counted);
+all_backends!(store_id_in_the_query_is_ignored_and_counted);
 
 /// Store ids in a JSON body never select B: the request is served as if they were absent.
 async fn store_id_in_the_body_is_ignored(app: TestApp) {
@@ -209,7 +209,7 @@ async fn store_id_in_the_body_is_ignored(app: TestApp) {
     let after_body = metric_sum(&metrics_text(&app).await, "tills_store_id_in_request_total", &["place=\"body\""]);
     assert!(after_body > before_body, "body counter {before_body} -> {after_body}");
 }
-both_backends!(store_id_in_the_body_is_ignored);
+all_backends!(store_id_in_the_body_is_ignored);
 
 /// Store ids in paths and headers select nothing either.
 async fn store_id_in_path_or_headers_is_ignored(app: TestApp) {
@@ -282,7 +282,7 @@ async fn store_id_in_path_or_headers_is_ignored(app: TestApp) {
     }
     assert_eq!(b_snapshot(&app, &t).await, before_b);
 }
-both_backends!(store_id_in_path_or_headers_is_ignored);
+all_backends!(store_id_in_path_or_headers_is_ignored);
 
 /// A's audit log never shows B's events, and B's never shows A's.
 async fn audit_logs_are_per_store(app: TestApp) {
@@ -302,4 +302,4 @@ async fn audit_logs_are_per_store(app: TestApp) {
     assert!(b["items"].as_array().unwrap().iter().any(|e| e["action"] == "login.failed"), "{b}");
     assert!(b.to_string().contains(&t.b_cashier_id));
 }
-both_backends!(audit_logs_are_per_store);
+all_backends!(audit_logs_are_per_store);

@@ -43,6 +43,31 @@ macro_rules! both_backends {
     };
 }
 
+/// `both_backends!`, and a third test on the Citus cluster (a coordinator and two workers, the
+/// database distributed by `tills citus distribute`): the suites that must hold there.
+#[macro_export]
+macro_rules! all_backends {
+    ($name:ident) => {
+        $crate::all_backends!($name, spawn);
+    };
+    ($name:ident, $spawn:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestApp::$spawn(tills_testkit::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::TestApp::$spawn(tills_testkit::Backend::Postgres).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn citus() {
+                super::$name($crate::helpers::TestApp::$spawn(tills_testkit::Backend::Citus).await).await
+            }
+        }
+    };
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,

@@ -265,7 +265,7 @@ async fn imports_every_trap(app: TestApp) {
     assert_eq!(again.verified, Some(true));
     assert_eq!(app.db.snapshot().await, before);
 }
-crate::both_backends!(imports_every_trap);
+crate::all_backends!(imports_every_trap);
 
 /// A run of the real `tills` process killed with SIGKILL once its progress shows, then started
 /// again, ends where one uninterrupted run ends.
@@ -591,4 +591,4 @@ async fn a_store_of_cashiers_sells(app: TestApp) {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--password"), "{out:?}");
 }
-crate::both_backends!(a_store_of_cashiers_sells);
+crate::all_backends!(a_store_of_cashiers_sells);

@@ -201,7 +201,7 @@ async fn as_owner(app: &TestApp, statements: &[&str]) {
                 conn.execute(sqlx::AssertSqlSafe(sql.to_string())).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
         }
-        Backend::Postgres => {
+        Backend::Postgres | Backend::Citus => {
             let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
             let mut tx = pool.begin().await.unwrap();
             tx.execute("SET LOCAL session_replication_role = replica").await.unwrap();
@@ -249,7 +249,7 @@ async fn verification_names_each_kind_of_tampering(app: TestApp) {
     let (sale_pg, sale_hex) = (ids["sale"].as_str().unwrap().to_owned(), sale.clone());
     let sale_cond = match app.db.backend {
         Backend::Sqlite => format!("id = x'{sale_hex}'"),
-        Backend::Postgres => format!("id = '{sale_pg}'"),
+        Backend::Postgres | Backend::Citus => format!("id = '{sale_pg}'"),
     };
 
     // A sale's total, changed and changed back.
@@ -277,7 +277,7 @@ async fn verification_names_each_kind_of_tampering(app: TestApp) {
     // The head a closure sealed, altered: its signature no longer verifies.
     let zeros = match app.db.backend {
         Backend::Sqlite => "x'0000000000000000000000000000000000000000000000000000000000000000'",
-        Backend::Postgres => "'\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea",
+        Backend::Postgres | Backend::Citus => "'\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea",
     };
     as_owner(
         &app,
@@ -294,7 +294,7 @@ async fn verification_names_each_kind_of_tampering(app: TestApp) {
     let refund = entries[(refund_seq - 1) as usize].ref_id.unwrap();
     let cond = |col: &str| match app.db.backend {
         Backend::Sqlite => format!("{col} = x'{}'", refund.simple()),
-        Backend::Postgres => format!("{col} = '{refund}'"),
+        Backend::Postgres | Backend::Citus => format!("{col} = '{refund}'"),
     };
     as_owner(
         &app,
@@ -338,7 +338,7 @@ async fn a_rewritten_chain_breaks_the_signed_seal(app: TestApp) {
                 "UPDATE journal_entries SET content = '{c}', prev_hash = x'{p}', hash = x'{h}' WHERE store_id = 'till-a' AND seq = {}",
                 e.seq
             ),
-            Backend::Postgres => format!(
+            Backend::Postgres | Backend::Citus => format!(
                 "UPDATE journal_entries SET content = '{c}', prev_hash = '\\x{p}', hash = '\\x{h}' WHERE store_id = 'till-a' AND seq = {}",
                 e.seq
             ),
@@ -350,7 +350,7 @@ async fn a_rewritten_chain_breaks_the_signed_seal(app: TestApp) {
         Backend::Sqlite => {
             format!("UPDATE sales SET total = 300 WHERE store_id = 'till-a' AND id = x'{}'", sale.simple())
         }
-        Backend::Postgres => format!("UPDATE sales SET total = 300 WHERE store_id = 'till-a' AND id = '{sale}'"),
+        Backend::Postgres | Backend::Citus => format!("UPDATE sales SET total = 300 WHERE store_id = 'till-a' AND id = '{sale}'"),
     });
     let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
     as_owner(&app, &refs).await;
@@ -452,7 +452,7 @@ async fn the_journal_is_append_only_for_every_role() {
                     assert!(err.contains("append-only"), "{sql}: {err}");
                 }
             }
-            Backend::Postgres => {
+            Backend::Postgres | Backend::Citus => {
                 let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
                 for role in [Some("SET LOCAL ROLE tills_app"), None] {
                     for sql in attempts {

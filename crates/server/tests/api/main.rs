@@ -7,6 +7,7 @@ mod cache;
 mod carts_and_approvals;
 mod catalog;
 mod catalog_changes;
+mod citus;
 mod contract_gaps;
 mod crash;
 mod import;

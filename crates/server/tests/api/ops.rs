@@ -55,7 +55,7 @@ async fn metrics_are_prometheus_text(app: TestApp) {
 
     // The database connections, by kind: PostgreSQL's one-statement calls, SQLite's writer.
     let own_kind = match app.db.backend {
-        Backend::Postgres => "kind=\"statements\"",
+        Backend::Postgres | Backend::Citus => "kind=\"statements\"",
         Backend::Sqlite => "kind=\"writer\"",
     };
     for kind in ["kind=\"transactions\"", own_kind] {

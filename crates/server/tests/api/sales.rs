@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::both_backends;
 use crate::helpers::TestApp;
 use crate::helpers::collect_pages;
+use crate::{all_backends, both_backends};
 
 struct Shop {
     admin: String,
@@ -134,7 +134,7 @@ async fn checkout_prices_sells_and_takes_stock(app: TestApp) {
     assert_eq!(exact["change"], 0);
     assert_eq!(exact["invoiceNumber"], "INV-000002", "failed requests took no number");
 }
-both_backends!(checkout_prices_sells_and_takes_stock);
+all_backends!(checkout_prices_sells_and_takes_stock);
 
 async fn invoice_numbers_are_gapless_under_concurrency(app: TestApp) {
     let s = shop(&app).await;
@@ -172,7 +172,7 @@ async fn invoice_numbers_are_gapless_under_concurrency(app: TestApp) {
         .expect(201);
     assert_eq!(b["invoiceNumber"], "INV-000001");
 }
-both_backends!(invoice_numbers_are_gapless_under_concurrency);
+all_backends!(invoice_numbers_are_gapless_under_concurrency);
 
 async fn client_ref_makes_retries_safe(app: TestApp) {
     let s = shop(&app).await;
@@ -229,7 +229,7 @@ async fn client_ref_makes_retries_safe(app: TestApp) {
     let fixed = json!({"clientRef": "fails-first", "lines": [{"barcode": "2112345"}], "payments": [{"method": "cash", "amount": 5000}]});
     app.post("/api/v1/sales", &s.cashier, fixed).await.expect(201);
 }
-both_backends!(client_ref_makes_retries_safe);
+all_backends!(client_ref_makes_retries_safe);
 
 async fn voids_and_refunds(app: TestApp) {
     let s = shop(&app).await;
@@ -327,7 +327,7 @@ async fn voids_and_refunds(app: TestApp) {
     let audit = app.get("/api/v1/audit?action=sale.refund", &s.admin).await.expect(200);
     assert_eq!(audit["items"].as_array().unwrap().len(), 3);
 }
-both_backends!(voids_and_refunds);
+all_backends!(voids_and_refunds);
 
 async fn roles_overrides_discounts_and_offline(app: TestApp) {
     let s = shop(&app).await;
@@ -519,7 +519,7 @@ async fn another_store_cannot_touch_sales(app: TestApp) {
     // A's sale stands untouched.
     assert_eq!(app.get(&format!("/api/v1/sales/{id}"), &s.cashier).await.expect(200)["status"], "completed");
 }
-both_backends!(another_store_cannot_touch_sales);
+all_backends!(another_store_cannot_touch_sales);
 
 async fn customers(app: TestApp) {
     let s = shop(&app).await;
@@ -670,7 +670,7 @@ async fn the_answer_to_a_sale_is_what_is_stored(app: TestApp) {
     let replay = app.post("/api/v1/sales", &shop.cashier, body).await;
     assert_eq!(replay.body, stored);
 }
-both_backends!(the_answer_to_a_sale_is_what_is_stored);
+all_backends!(the_answer_to_a_sale_is_what_is_stored);
 
 /// A product's movements are its sale lines and the rows of its other changes, merged in time
 /// order: paged two at a time they come out once each, in order, and add up to the stock change.

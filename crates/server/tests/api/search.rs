@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tills_domain::{Id, StoreId};
 use tills_storage::{ProductFilter, ProductSort};
 
-use crate::both_backends;
+use crate::all_backends;
 use crate::helpers::TestApp;
 use crate::helpers::{another_instance, collect_pages, ids};
 
@@ -70,7 +70,7 @@ async fn every_catalog_write_shows_in_the_next_search_on_any_instance(one: TestA
     assert_eq!(search(&two, &admin, "q=fizz").await, Vec::<String>::new(), "a deleted product");
     assert_eq!(search(&two, &admin, "q=4002").await, Vec::<String>::new(), "its barcodes are free");
 }
-both_backends!(every_catalog_write_shows_in_the_next_search_on_any_instance);
+all_backends!(every_catalog_write_shows_in_the_next_search_on_any_instance);
 
 /// The pages the server's entries give equal the database's own search (the `list_products`
 /// query a search falls back to) for every sort and filter, page after page.
@@ -127,7 +127,7 @@ async fn pages_equal_the_databases_search(app: TestApp) {
     }
     assert!(compared > 200, "the comparison saw products: {compared}");
 }
-both_backends!(pages_equal_the_databases_search);
+all_backends!(pages_equal_the_databases_search);
 
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()

@@ -334,7 +334,7 @@ async fn a_closed_shift_never_changes() {
                     assert!(err.contains("never change"), "{sql}: {err}");
                 }
             }
-            Backend::Postgres => {
+            Backend::Postgres | Backend::Citus => {
                 let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
                 // The server's role, then the owner.
                 for role in [Some("SET LOCAL ROLE tills_app"), None] {

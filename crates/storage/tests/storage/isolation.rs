@@ -138,7 +138,7 @@ async fn owner_pool_exec(db: &TestDb, sql: &'static str) -> Result<u64, sqlx::Er
             let pool = sqlx::SqlitePool::connect(&db.url).await?;
             pool.execute(sql).await.map(|r| r.rows_affected())
         }
-        Backend::Postgres => {
+        Backend::Postgres | Backend::Citus => {
             let pool = sqlx::PgPool::connect(&db.url).await?;
             pool.execute(sql).await.map(|r| r.rows_affected())
         }
