@@ -331,3 +331,202 @@ pub struct ReadinessCache {
     pub kind: String,
     pub up: bool,
 }
+
+// ---------------------------------------------------------------------------------------------
+// The rules the server enforces on text, written into the served document.
+//
+// utoipa derives types and shapes from the code; the rules below are what the domain parsers
+// (`tills_domain::Name::parse`, `Email::parse`, `Phone::parse`, ...) check beyond the type, said
+// once here and applied to every request field of that kind by [`tighten`], so the document is
+// as strict as the server and no stricter (schemathesis' positive and negative checks hold it to
+// both). A new request field of a known kind gets its rule by naming it in [`FIELD_RULES`].
+
+use serde_json::{Value, json};
+
+/// Unicode `White_Space` (what Rust's `str::trim` removes), as a regex class body.
+const WS: &str = "\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+/// Control characters (`char::is_control`: Unicode Cc), as a regex class body.
+const CC: &str = "\\x00-\\x1f\\x7f-\\x9f";
+
+/// A canonical UUID (what the server issues; the hyphenated form).
+pub const UUID_PATTERN: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+/// A text that is trimmed, then 1-`max` characters without control characters.
+fn trimmed_text(max: usize, description: &str) -> Value {
+    let ws = format!("[{WS}]*");
+    let inner = format!("[^{CC}]");
+    let edge = format!("[^{CC}{WS}]");
+    json!({
+        "type": "string",
+        "pattern": format!("^{ws}{edge}(?:{inner}{{0,{}}}{edge})?{ws}$", max - 2),
+        "description": description,
+    })
+}
+
+/// What each kind of request field must be.
+fn rule(kind: &str) -> Value {
+    match kind {
+        "name" => trimmed_text(200, "1-200 characters after trimming, no control characters"),
+        "terminal" => trimmed_text(40, "The terminal's name: 1-40 characters after trimming, no control characters"),
+        "email" => {
+            let e = format!("[^@{CC}{WS}]");
+            let d = format!("[^@.{CC}{WS}]");
+            json!({
+                "type": "string",
+                "maxLength": 254,
+                "pattern": format!("^[{WS}]*{e}+@{d}(?:{e}*{d})?[{WS}]*$"),
+                "description": "An email address (trimmed and lower-cased; at most 254 bytes)",
+            })
+        }
+        "phone" => json!({
+            "type": "string",
+            "pattern": format!("^[{WS}]*\\+?[ ().\\/-]*(?:[0-9][ ().\\/-]*){{3,20}}[{WS}]*$"),
+            "description": "3-20 digits, an optional leading '+', spaces, dashes, dots, slashes and brackets",
+        }),
+        "newPassword" => json!({
+            "type": "string", "minLength": 10, "maxLength": 200,
+            "description": "10-200 characters",
+        }),
+        "pin" => json!({"type": "string", "pattern": "^[0-9]{4,8}$", "description": "4-8 digits"}),
+        "clientRef" => json!({
+            "type": "string",
+            "pattern": format!("^[{WS}]*[!-~]{{1,100}}[{WS}]*$"),
+            "description": "1-100 printable ASCII characters (a UUID the terminal made); the same value again answers the first result",
+        }),
+        "dayOrInstant" => json!({
+            "description": "A local day of the store (`YYYY-MM-DD`, inclusive) or an RFC 3339 instant",
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ],
+        }),
+        "date" => json!({"type": "string", "format": "date", "description": "A local day of the store, `YYYY-MM-DD`"}),
+        "timezone" => json!({
+            "type": "string",
+            "enum": chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
+            "description": "An IANA timezone name such as `Europe/Berlin`",
+        }),
+        "cursor" => json!({
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_-]+$",
+            "description": "Opaque: the `nextCursor` the server answered for the previous page of this list, with \
+                the same filters and sort. Any other value is `400 invalid_input` (`field`: `cursor`).",
+        }),
+        _ => json!({}),
+    }
+}
+
+/// `(schema, property, kind)`: the request body fields with a rule (schema `*`: any schema).
+const FIELD_RULES: &[(&str, &str, &str)] = &[
+    ("NamedBody", "name", "name"),
+    ("CustomerBody", "name", "name"),
+    ("CustomerBody", "email", "email"),
+    ("CustomerBody", "phone", "phone"),
+    ("ProductBody", "name", "name"),
+    ("CreateUser", "name", "name"),
+    ("CreateUser", "email", "email"),
+    ("CreateUser", "password", "newPassword"),
+    ("PatchUser", "name", "name"),
+    ("PatchUser", "password", "newPassword"),
+    ("CreateStore", "name", "name"),
+    ("PatchStore", "name", "name"),
+    ("StorePatch", "name", "name"),
+    ("StorePatch", "timezone", "timezone"),
+    ("CreateStore", "timezone", "timezone"),
+    ("StoreOwner", "name", "name"),
+    ("StoreOwner", "email", "email"),
+    ("StoreOwner", "password", "newPassword"),
+    ("StoreAdmin", "name", "name"),
+    ("StoreAdmin", "email", "email"),
+    ("StoreAdmin", "password", "newPassword"),
+    ("ChangePassword", "newPassword", "newPassword"),
+    ("PinBody", "pin", "pin"),
+    ("OpenShiftBody", "terminal", "terminal"),
+    ("ParkBody", "terminal", "terminal"),
+    ("SaleBody", "clientRef", "clientRef"),
+    ("RefundBody", "clientRef", "clientRef"),
+    ("ReturnBody", "clientRef", "clientRef"),
+];
+
+/// `(parameter, kind)`: the query parameters with a rule, in every operation.
+const QUERY_RULES: &[(&str, &str)] =
+    &[("from", "dayOrInstant"), ("to", "dayOrInstant"), ("date", "date"), ("phone", "phone"), ("cursor", "cursor")];
+
+/// Writes the server's rules into the document (the JSON that `GET /api/v1/openapi.json` serves).
+pub fn tighten(doc: &mut Value) {
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        for (schema, property, kind) in FIELD_RULES {
+            let Some(target) = schemas.get_mut(*schema).and_then(|s| s.pointer_mut(&format!("/properties/{property}")))
+            else {
+                continue;
+            };
+            merge(target, rule(kind));
+        }
+    }
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for op in item.values_mut().filter_map(Value::as_object_mut) {
+                for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+                    let name = param.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    let query = param.get("in").and_then(Value::as_str) == Some("query");
+                    // A header is a string or absent, never `null`.
+                    if param.get("in").and_then(Value::as_str) == Some("header")
+                        && let Some(t) = param.pointer_mut("/schema/type")
+                        && t.is_array()
+                    {
+                        *t = json!("string");
+                    }
+                    if let (true, Some((_, kind))) = (query, QUERY_RULES.iter().find(|(n, _)| *n == name))
+                        && let Some(schema) = param.get_mut("schema")
+                    {
+                        *schema = rule(kind);
+                        if let Some(d) = schema.get("description").cloned() {
+                            param["description"] = d;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    uuid_patterns(doc);
+}
+
+/// Puts `rule`'s keywords on a property (keeping the property's own description and nullability).
+fn merge(target: &mut Value, rule: Value) {
+    let nullable = match target.get("type") {
+        Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
+        _ => false,
+    };
+    let own_description = target.get("description").cloned();
+    let Value::Object(rule) = rule else { return };
+    let Some(obj) = target.as_object_mut() else { return };
+    for (k, v) in rule {
+        obj.insert(k, v);
+    }
+    if let Some(d) = own_description {
+        obj.insert("description".into(), d);
+    }
+    if nullable {
+        if let Some(Value::String(t)) = obj.get("type").cloned() {
+            obj.insert("type".into(), json!([t, "null"]));
+        }
+        if let Some(Value::Array(e)) = obj.get_mut("enum") {
+            e.push(Value::Null);
+        }
+    }
+}
+
+/// Every `format: uuid` string (ids in bodies, queries, headers) gets the pattern of the UUIDs the
+/// server issues.
+fn uuid_patterns(v: &mut Value) {
+    match v {
+        Value::Object(obj) => {
+            if obj.get("format").and_then(Value::as_str) == Some("uuid") && !obj.contains_key("pattern") {
+                obj.insert("pattern".into(), json!(UUID_PATTERN));
+            }
+            obj.values_mut().for_each(uuid_patterns);
+        }
+        Value::Array(items) => items.iter_mut().for_each(uuid_patterns),
+        _ => {}
+    }
+}
