@@ -148,6 +148,10 @@ error_responses! {
     TooLarge {
         413 => "`payload_too_large`",
     }
+    /// The `X-Approval` header of an operation without a body: not an approval's id.
+    BadApproval {
+        400 => "`invalid_input` (`field`: `X-Approval`): the header is not an approval's id (a UUID)",
+    }
     /// A list's `limit` or `cursor`.
     BadPage {
         400 => "`invalid_input`: a bad `limit` or `cursor`",
@@ -198,6 +202,9 @@ hand_made_schema!(
     Quantity,
     ObjectBuilder::new()
         .schema_type(Type::Number)
+        .multiple_of(Some(0.001))
+        .minimum(Some(-1_000_000_000))
+        .maximum(Some(1_000_000_000))
         .description(Some("A number with at most 3 decimals (0.535 kg); stored exactly"))
         .examples([0.535])
         .into()
@@ -406,6 +413,22 @@ fn rule(kind: &str) -> Value {
             "enum": chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
             "description": "An IANA timezone name such as `Europe/Berlin`",
         }),
+        "phoneFilter" => {
+            let Value::Object(mut phone) = rule("phone") else { return json!({}) };
+            let pattern = phone["pattern"].as_str().unwrap_or_default().to_owned();
+            phone.insert("pattern".into(), json!(format!("^[{WS}]*$|{pattern}")));
+            phone.insert("description".into(), json!("This phone number (normalized before comparing); empty: any"));
+            Value::Object(phone)
+        }
+        "storeId" => json!({
+            "type": "string",
+            "pattern": format!("^[{WS}]*[a-zA-Z0-9][a-zA-Z0-9_-]{{0,63}}[{WS}]*$"),
+            "description": "The store's id: 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit (trimmed, lower-cased)",
+        }),
+        "digits" => json!({"type": "string", "pattern": "^[0-9]+$"}),
+        "nonZero" => json!({"not": {"const": 0}}),
+        "positive" => json!({"minimum": 1}),
+        "atLeastOne" => json!({"minItems": 1}),
         "cursor" => json!({
             "type": "string",
             "pattern": "^[A-Za-z0-9_-]+$",
@@ -446,11 +469,26 @@ const FIELD_RULES: &[(&str, &str, &str)] = &[
     ("SaleBody", "clientRef", "clientRef"),
     ("RefundBody", "clientRef", "clientRef"),
     ("ReturnBody", "clientRef", "clientRef"),
+    ("CreateStore", "id", "storeId"),
+    ("ScaleFormat", "prefix", "digits"),
+    ("StockBody", "delta", "nonZero"),
+    ("CashMovementBody", "amount", "positive"),
+    ("RefundBody", "lines", "atLeastOne"),
+];
+
+/// `(path, method, fields)`: bodies whose schema is shared by create and change (all fields
+/// optional) and that require these fields on create.
+const REQUIRED_ON_CREATE: &[(&str, &str, &[&str])] = &[
+    ("/api/v1/categories", "post", &["name"]),
+    ("/api/v1/brands", "post", &["name"]),
+    ("/api/v1/units", "post", &["name"]),
+    ("/api/v1/customers", "post", &["name", "phone"]),
+    ("/api/v1/products", "post", &["name", "price"]),
 ];
 
 /// `(parameter, kind)`: the query parameters with a rule, in every operation.
 const QUERY_RULES: &[(&str, &str)] =
-    &[("from", "dayOrInstant"), ("to", "dayOrInstant"), ("date", "date"), ("phone", "phone"), ("cursor", "cursor")];
+    &[("from", "dayOrInstant"), ("to", "dayOrInstant"), ("date", "date"), ("phone", "phoneFilter"), ("cursor", "cursor")];
 
 /// Writes the server's rules into the document (the JSON that `GET /api/v1/openapi.json` serves).
 pub fn tighten(doc: &mut Value) {
@@ -469,6 +507,9 @@ pub fn tighten(doc: &mut Value) {
                 for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
                     let name = param.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
                     let query = param.get("in").and_then(Value::as_str) == Some("query");
+                    if param.get("in").and_then(Value::as_str) == Some("path") && name == "storeId" {
+                        param["schema"] = rule("storeId");
+                    }
                     // A header is a string or absent, never `null`.
                     if param.get("in").and_then(Value::as_str) == Some("header")
                         && let Some(t) = param.pointer_mut("/schema/type")
@@ -488,6 +529,18 @@ pub fn tighten(doc: &mut Value) {
             }
         }
     }
+    for (path, method, fields) in REQUIRED_ON_CREATE {
+        let pointer = format!("/paths/{}/{method}/requestBody/content/application~1json/schema", path.replace('/', "~1"));
+        if let Some(schema) = doc.pointer_mut(&pointer) {
+            *schema = json!({"allOf": [schema.take(), {"required": fields}]});
+        }
+    }
+    // Exactly one of the manager's password and PIN.
+    if let Some(body) = doc.pointer_mut("/components/schemas/ApprovalBody")
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.insert("oneOf".into(), json!([{"required": ["password"]}, {"required": ["pin"]}]));
+    }
     uuid_patterns(doc);
 }
 
@@ -500,6 +553,11 @@ fn merge(target: &mut Value, rule: Value) {
     let own_description = target.get("description").cloned();
     let Value::Object(rule) = rule else { return };
     let Some(obj) = target.as_object_mut() else { return };
+    if rule.contains_key("pattern") || rule.contains_key("enum") || rule.contains_key("anyOf") {
+        for k in ["minLength", "maxLength", "pattern", "format"] {
+            obj.remove(k);
+        }
+    }
     for (k, v) in rule {
         obj.insert(k, v);
     }
