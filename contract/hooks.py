@@ -1,9 +1,9 @@
 """Schemathesis hooks for scripts/api-contract.sh.
 
 A list's `cursor` and the catalog's `since` are opaque values the server issued (the document
-says so, and lists their `400`): no generator can make one, so generated (non-stateful) positive
-requests leave them out. The stateful phase still passes them on through the document's links
-(`nextCursor` -> `cursor`, `next` -> `since`), and negative requests still send broken ones.
+says so, and lists their `400`): no generator can make one, so generated positive requests leave
+them out; negative requests still send broken ones (and must get `400`). scripts/api-contract.sh
+walks real cursors by itself.
 """
 
 import schemathesis
@@ -14,7 +14,7 @@ OPAQUE = ("cursor", "since")
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
     meta = case.meta
-    if meta is None or not case.query or str(meta.phase.name) == "stateful":
+    if meta is None or not case.query:
         return
     query = meta.components.get("query")
     if query is not None and str(query.mode) == "positive":

@@ -408,11 +408,28 @@ fn rule(kind: &str) -> Value {
             ],
         }),
         "date" => json!({"type": "string", "format": "date", "description": "A local day of the store, `YYYY-MM-DD`"}),
+        "invoicePrefix" => json!({
+            "type": "string",
+            "pattern": format!("^[{WS}]*[^{CC}{WS}]{{0,20}}[{WS}]*$"),
+            "description": "At most 20 characters without spaces (trimmed), e.g. `INV-`",
+        }),
+        "currency" => json!({
+            "type": "string",
+            "enum": tills_domain::Currency::codes(),
+            "description": "An ISO 4217 code with minor units, such as USD, EUR or JPY",
+        }),
         "timezone" => json!({
             "type": "string",
             "enum": chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
             "description": "An IANA timezone name such as `Europe/Berlin`",
         }),
+        "optionalEmail" => {
+            let Value::Object(mut email) = rule("email") else { return json!({}) };
+            let pattern = email["pattern"].as_str().unwrap_or_default().to_owned();
+            email.insert("pattern".into(), json!(format!("^[{WS}]*$|{pattern}")));
+            email.insert("description".into(), json!("An email address (trimmed and lower-cased); empty: none"));
+            Value::Object(email)
+        }
         "phoneFilter" => {
             let Value::Object(mut phone) = rule("phone") else { return json!({}) };
             let pattern = phone["pattern"].as_str().unwrap_or_default().to_owned();
@@ -425,9 +442,7 @@ fn rule(kind: &str) -> Value {
             "pattern": format!("^[{WS}]*[a-zA-Z0-9][a-zA-Z0-9_-]{{0,63}}[{WS}]*$"),
             "description": "The store's id: 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit (trimmed, lower-cased)",
         }),
-        "digits" => json!({"type": "string", "pattern": "^[0-9]+$"}),
         "nonZero" => json!({"not": {"const": 0}}),
-        "positive" => json!({"minimum": 1}),
         "atLeastOne" => json!({"minItems": 1}),
         "cursor" => json!({
             "type": "string",
@@ -443,7 +458,7 @@ fn rule(kind: &str) -> Value {
 const FIELD_RULES: &[(&str, &str, &str)] = &[
     ("NamedBody", "name", "name"),
     ("CustomerBody", "name", "name"),
-    ("CustomerBody", "email", "email"),
+    ("CustomerBody", "email", "optionalEmail"),
     ("CustomerBody", "phone", "phone"),
     ("ProductBody", "name", "name"),
     ("CreateUser", "name", "name"),
@@ -470,9 +485,12 @@ const FIELD_RULES: &[(&str, &str, &str)] = &[
     ("RefundBody", "clientRef", "clientRef"),
     ("ReturnBody", "clientRef", "clientRef"),
     ("CreateStore", "id", "storeId"),
+    ("CreateStore", "currency", "currency"),
+    ("CreateStore", "invoicePrefix", "invoicePrefix"),
+    ("StorePatch", "invoicePrefix", "invoicePrefix"),
     ("ScaleFormat", "prefix", "digits"),
     ("StockBody", "delta", "nonZero"),
-    ("CashMovementBody", "amount", "positive"),
+    ("ScaleFormat", "itemDigits", "positive"),
     ("RefundBody", "lines", "atLeastOne"),
 ];
 
@@ -487,8 +505,13 @@ const REQUIRED_ON_CREATE: &[(&str, &str, &[&str])] = &[
 ];
 
 /// `(parameter, kind)`: the query parameters with a rule, in every operation.
-const QUERY_RULES: &[(&str, &str)] =
-    &[("from", "dayOrInstant"), ("to", "dayOrInstant"), ("date", "date"), ("phone", "phoneFilter"), ("cursor", "cursor")];
+const QUERY_RULES: &[(&str, &str)] = &[
+    ("from", "dayOrInstant"),
+    ("to", "dayOrInstant"),
+    ("date", "date"),
+    ("phone", "phoneFilter"),
+    ("cursor", "cursor"),
+];
 
 /// Writes the server's rules into the document (the JSON that `GET /api/v1/openapi.json` serves).
 pub fn tighten(doc: &mut Value) {
@@ -530,11 +553,51 @@ pub fn tighten(doc: &mut Value) {
         }
     }
     for (path, method, fields) in REQUIRED_ON_CREATE {
-        let pointer = format!("/paths/{}/{method}/requestBody/content/application~1json/schema", path.replace('/', "~1"));
+        let pointer =
+            format!("/paths/{}/{method}/requestBody/content/application~1json/schema", path.replace('/', "~1"));
         if let Some(schema) = doc.pointer_mut(&pointer) {
-            *schema = json!({"allOf": [schema.take(), {"required": fields}]});
+            let non_null: serde_json::Map<String, Value> =
+                fields.iter().map(|f| ((*f).to_owned(), json!({"not": {"type": "null"}}))).collect();
+            *schema = json!({"allOf": [schema.take(), {"required": fields, "properties": non_null}]});
         }
     }
+    // Brands and units have no parent (`parentId` is for categories).
+    for path in ["/api/v1/brands", "/api/v1/brands/{id}", "/api/v1/units", "/api/v1/units/{id}"] {
+        for method in ["post", "patch"] {
+            let pointer =
+                format!("/paths/{}/{method}/requestBody/content/application~1json/schema", path.replace('/', "~1"));
+            if let Some(schema) = doc.pointer_mut(&pointer) {
+                *schema = json!({"allOf": [schema.take(), {"properties": {"parentId": {"type": "null"}}}]});
+            }
+        }
+    }
+    // A no-sale moves no cash; a pay-in or pay-out moves some.
+    if let Some(body) = doc.pointer_mut("/components/schemas/CashMovementBody")
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.insert("if".into(), json!({"properties": {"kind": {"const": "no_sale"}}}));
+        obj.insert("then".into(), json!({"properties": {"amount": {"const": 0}}}));
+        obj.insert("else".into(), json!({"properties": {"amount": {"minimum": 1}}}));
+    }
+    // A scale label: the prefix and the item digits leave at least one digit of the 12 for the
+    // value; a weight has at most 3 decimals (a price at most the currency's: the store's data).
+    if let Some(format) = doc.pointer_mut("/components/schemas/ScaleFormat")
+        && let Some(obj) = format.as_object_mut()
+    {
+        let fits: Vec<Value> = (1..=10)
+            .map(|n| json!({"properties": {"prefix": {"minLength": n, "maxLength": n}, "itemDigits": {"maximum": 11 - n}}}))
+            .collect();
+        obj.insert("anyOf".into(), Value::Array(fits));
+        if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
+            props.insert(
+                "prefix".into(),
+                json!({"type": "string", "pattern": "^[0-9]{1,10}$", "description": "Digits, e.g. `\"21\"`"}),
+            );
+            props.insert("itemDigits".into(), json!({"type": "integer", "minimum": 1, "maximum": 10}));
+            props.insert("decimals".into(), json!({"type": "integer", "minimum": 0, "maximum": 3, "description": "Decimals of the embedded value: at most 3 for a weight, at most the currency's for a price"}));
+        }
+    }
+    links(doc);
     // Exactly one of the manager's password and PIN.
     if let Some(body) = doc.pointer_mut("/components/schemas/ApprovalBody")
         && let Some(obj) = body.as_object_mut()
@@ -570,6 +633,36 @@ fn merge(target: &mut Value, rule: Value) {
         }
         if let Some(Value::Array(e)) = obj.get_mut("enum") {
             e.push(Value::Null);
+        }
+    }
+}
+
+/// OpenAPI links from each create (a `201` of `POST /x`) to every operation on what it created
+/// (`/x/{id}`, `/x/{id}/...`): its `id` is the path parameter. A client (and schemathesis'
+/// stateful phase) follows them: create, then read, change, delete.
+fn links(doc: &mut Value) {
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else { return };
+    let mut found: Vec<(String, String, String)> = Vec::new(); // (create path, operation id, parameter)
+    for (create, item) in paths {
+        if item.pointer("/post/responses/201").is_none() {
+            continue;
+        }
+        for (path, item) in paths {
+            let Some(rest) = path.strip_prefix(create.as_str()).and_then(|r| r.strip_prefix("/{")) else { continue };
+            let Some((param, _)) = rest.split_once('}') else { continue };
+            for op in item.as_object().into_iter().flatten().map(|(_, op)| op) {
+                let Some(op_id) = op.get("operationId").and_then(Value::as_str) else { continue };
+                found.push((create.clone(), op_id.to_owned(), param.to_owned()));
+            }
+        }
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for (create, op_id, param) in found {
+        if let Some(created) = paths.get_mut(&create).and_then(|i| i.pointer_mut("/post/responses/201"))
+            && let Some(obj) = created.as_object_mut()
+        {
+            let links = obj.entry("links").or_insert_with(|| json!({}));
+            links[op_id.as_str()] = json!({"operationId": op_id, "parameters": {param: "$response.body#/id"}});
         }
     }
 }
