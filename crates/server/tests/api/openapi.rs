@@ -261,7 +261,8 @@ async fn the_document_says_what_the_server_checks() {
                     gaps.push(format!("{name}: the cursor is not documented as opaque: {cursor}"));
                 }
             }
-            for status in responses.keys().filter(|s| s.starts_with('4') || s.starts_with('5')) {
+            // (`/readyz` answers its own body with its 503.)
+            for status in responses.keys().filter(|s| (s.starts_with('4') || s.starts_with('5')) && path != "/readyz") {
                 let schema = &responses[status]["content"]["application/json"]["schema"]["$ref"];
                 if schema != ERROR_BODY {
                     gaps.push(format!("{name}: {status} without the error body"));
