@@ -8,7 +8,8 @@
 # store B, and every answer must be 404 (or, for a list, A's own data), never B's.
 #
 # Usage: scripts/api-contract.sh [path/to/tills]
-# CONTRACT_MAX_EXAMPLES (default 10) bounds the examples per operation and phase.
+# CONTRACT_MAX_EXAMPLES (default 10) bounds the examples per operation and phase; CONTRACT_SEED
+# (default 1) seeds the generated data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -183,7 +184,7 @@ done
 run() { # role token
   PYTHONPATH="$ROOT/contract" SCHEMATHESIS_HOOKS=hooks "$ST" --config-file "$ROOT/contract/schemathesis.toml" \
     run "$BASE/api/v1/openapi.json" -H "Authorization: Bearer $2" \
-    --checks all --max-examples "$MAX_EXAMPLES" --workers 1 --no-color --seed 1 >"$REPORTS/$1.txt" 2>&1
+    --checks all --max-examples "$MAX_EXAMPLES" --workers 1 --no-color --seed "${CONTRACT_SEED:-1}" >"$REPORTS/$1.txt" 2>&1
 }
 report() { # role status
   if [ "$2" != 0 ]; then
