@@ -97,6 +97,11 @@ target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 export TILLS_BIN="$target_dir/debug/tills"
 [ -x "$TILLS_BIN" ] || cargo build --locked --bin tills
 
+# The API's contract: schemathesis (pinned, from PyPI) with every check, per role, with the
+# document's links, on a demo server on PostgreSQL; and store A's token against store B's ids.
+say "API contract (schemathesis, every check, every role; cross-store)"
+scripts/api-contract.sh "$TILLS_BIN"
+
 # The README's examples, run as written against the binary cargo just built.
 say "README examples (curl on a demo server, production on PostgreSQL)"
 scripts/readme-examples.sh "$TILLS_BIN"

@@ -15,6 +15,27 @@ impl Currency {
         }
     }
 
+    /// Every code [`Currency::parse`] takes (upper case): ISO 4217 codes with minor units.
+    pub fn codes() -> Vec<&'static str> {
+        // Every three-letter code, tried (iso_currency's iterator is behind a feature).
+        let letters = b'A'..=b'Z';
+        let mut codes = Vec::new();
+        for a in letters.clone() {
+            for b in letters.clone() {
+                for c in letters.clone() {
+                    let code = [a, b, c];
+                    let code = std::str::from_utf8(&code).unwrap_or_default();
+                    if let Some(found) = iso_currency::Currency::from_code(code)
+                        && found.exponent().is_some()
+                    {
+                        codes.push(found.code());
+                    }
+                }
+            }
+        }
+        codes
+    }
+
     pub fn code(&self) -> &'static str {
         self.code.code()
     }

@@ -60,7 +60,11 @@ impl<'de> serde::Deserialize<'de> for Money {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Money, E> {
                 i64::try_from(v).map_err(|_| E::custom("amount is too large")).and_then(|v| self.visit_i64(v))
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Money, E> {
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Money, E> {
+                // `150.0` is the integer 150 in JSON (and to JSON Schema's `integer`); `1.5` is not.
+                if v.is_finite() && v.fract() == 0.0 && v.abs() <= Money::MAX as f64 {
+                    return self.visit_i64(v as i64);
+                }
                 Err(E::custom("money is a whole number of minor currency units (150 for 1.50), never a fraction"))
             }
         }

@@ -50,7 +50,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// `malformed_json`.
 pub fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     note_store_id_in_body(bytes);
-    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    // Every body is an object: serde would otherwise read a struct from an array (`[null]`).
+    if !value.is_object() {
+        return Err(ApiError::InvalidInput { field: None, message: "the body is a JSON object".into() });
+    }
+    Ok(value)
 }
 
 /// Deserializes an already parsed JSON value, with the same error classification.

@@ -29,11 +29,8 @@ pub type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 pub fn range(from: Option<&str>, to: Option<&str>, tz: Tz) -> Result<Range, ApiError> {
     let from = from.map(|v| parse_bound(v, tz, false, "from")).transpose()?;
     let to = to.map(|v| parse_bound(v, tz, true, "to")).transpose()?;
-    if let (Some(f), Some(t)) = (from, to)
-        && f >= t
-    {
-        return Err(ApiError::invalid("to", "to must come after from"));
-    }
+    // `to` at or before `from` is an empty range: nothing in it (not an error, so that any two
+    // values the document allows make a request the server answers).
     Ok((from, to))
 }
 
@@ -69,6 +66,7 @@ mod tests {
         let (f, _) = range(Some("2026-11-25T09:30:00Z"), None, Tz::UTC).unwrap();
         assert_eq!(f.unwrap().to_rfc3339(), "2026-11-25T09:30:00+00:00");
         assert!(range(Some("yesterday"), None, Tz::UTC).is_err());
-        assert!(range(Some("2026-11-26"), Some("2026-11-25"), Tz::UTC).is_err());
+        let (f, t) = range(Some("2026-11-26"), Some("2026-11-25"), Tz::UTC).unwrap();
+        assert!(f.unwrap() >= t.unwrap(), "an empty range");
     }
 }

@@ -22,9 +22,11 @@ const MAX_LIMIT: i64 = 1000;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
-    /// The `next` of the previous answer; none for a first copy.
+    /// The `next` of the previous answer: an opaque value the server issued (any other value is
+    /// `400 invalid_input`); none for a first copy.
     since: Option<String>,
     /// Products per page: default 500, at most 1000.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 

@@ -95,3 +95,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub fn document() -> utoipa::openapi::OpenApi {
     routes().into_openapi()
 }
+
+/// The document as served: [`document`] with the rules of the server's text fields written in
+/// (`openapi::tighten`).
+pub fn document_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    crate::openapi::tighten(&mut doc);
+    doc
+}

@@ -22,7 +22,7 @@ use crate::state::AppState;
 )]
 pub async fn openapi() -> impl IntoResponse {
     static JSON: OnceLock<String> = OnceLock::new();
-    let json = JSON.get_or_init(|| crate::http::document().to_json().expect("the OpenAPI document serializes to JSON"));
+    let json = JSON.get_or_init(|| crate::http::document_json().to_string());
     ([(header::CONTENT_TYPE, "application/json")], json.as_str())
 }
 

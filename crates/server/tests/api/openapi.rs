@@ -225,3 +225,125 @@ async fn the_document_describes_api_md() {
     // The document is served from a cache: the same bytes twice.
     assert_eq!(fetch(&app).await, doc);
 }
+
+/// The document is as strict as the server (docs/ARCHITECTURE.md, "The API document"): every
+/// operation lists the error statuses it can answer, lists document their opaque cursor, the
+/// server's text rules are in the schemas, and creates link to what reads and changes their
+/// result. scripts/api-contract.sh holds the server to it with schemathesis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_says_what_the_server_checks() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc = fetch(&app).await;
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut gaps = Vec::new();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("path item") {
+            let name = format!("{} {path}", method.to_uppercase());
+            let responses = op["responses"].as_object().expect("responses");
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let has = |status: &str| responses.contains_key(status);
+            let param = |name: &str, place: &str| params.iter().find(|p| p["name"] == name && p["in"] == place);
+            if op["requestBody"].is_object() && !(has("400") && has("413")) {
+                gaps.push(format!("{name}: a body without 400 and 413"));
+            }
+            if params.iter().any(|p| p["in"] == "path") && !has("404") {
+                gaps.push(format!("{name}: a path id without 404"));
+            }
+            if param("X-Approval", "header").is_some() && !has("400") {
+                gaps.push(format!("{name}: X-Approval without 400"));
+            }
+            if let Some(cursor) = param("cursor", "query") {
+                if !has("400") {
+                    gaps.push(format!("{name}: a cursor without 400"));
+                }
+                let said = cursor["description"].as_str().unwrap_or_default();
+                if !said.contains("Opaque") || cursor["schema"]["pattern"].is_null() {
+                    gaps.push(format!("{name}: the cursor is not documented as opaque: {cursor}"));
+                }
+            }
+            // (`/readyz` answers its own body with its 503.)
+            for status in responses.keys().filter(|s| (s.starts_with('4') || s.starts_with('5')) && path != "/readyz") {
+                let schema = &responses[status]["content"]["application/json"]["schema"]["$ref"];
+                if schema != ERROR_BODY {
+                    gaps.push(format!("{name}: {status} without the error body"));
+                }
+            }
+            if op["security"].is_null() && path.starts_with("/api/v1/") && !has("401") && path != "/api/v1/auth/login" {
+                gaps.push(format!("{name}: authenticated without 401"));
+            }
+        }
+    }
+    assert!(gaps.is_empty(), "{gaps:#?}");
+
+    // Every id has the pattern of the UUIDs the server issues.
+    fn uuids_without_pattern(v: &Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if o.get("format").and_then(Value::as_str) == Some("uuid") && !o.contains_key("pattern") {
+                    out.push(at.to_owned());
+                }
+                o.iter().for_each(|(k, v)| uuids_without_pattern(v, &format!("{at}/{k}"), out));
+            }
+            Value::Array(a) => {
+                a.iter().enumerate().for_each(|(i, v)| uuids_without_pattern(v, &format!("{at}/{i}"), out))
+            }
+            _ => {}
+        }
+    }
+    let mut bare = Vec::new();
+    uuids_without_pattern(&doc, "", &mut bare);
+    assert!(bare.is_empty(), "UUIDs without a pattern: {bare:?}");
+
+    let schemas = &doc["components"]["schemas"];
+    // Text rules: a name needs a character that is not a space; a timezone is an IANA name;
+    // money is an integer; a store id is a slug.
+    let name = schemas["NamedBody"]["properties"]["name"]["pattern"].as_str().unwrap_or_default();
+    assert!(name.starts_with('^') && name.contains("{0,198}"), "name pattern {name}");
+    let zones = schemas["StorePatch"]["properties"]["timezone"]["enum"].as_array().expect("timezone enum");
+    assert!(zones.contains(&"Europe/Berlin".into()) && zones.contains(&Value::Null), "{} zones", zones.len());
+    assert_eq!(resolve(&doc, &schemas["OpenShiftBody"]["properties"]["openingFloat"])["type"], "integer");
+    assert!(
+        schemas["CreateStore"]["properties"]["currency"]["enum"]
+            .as_array()
+            .expect("currencies")
+            .contains(&"JPY".into())
+    );
+    assert_eq!(schemas["ApprovalBody"]["oneOf"].as_array().map(Vec::len), Some(2));
+    let brands = &paths["/api/v1/brands"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(brands.to_string().contains("\"required\":[\"name\"]"), "a brand's name is required on create: {brands}");
+
+    // Creates link to the operations on what they created.
+    let links = &paths["/api/v1/sales"]["post"]["responses"]["201"]["links"];
+    for op in ["getSale", "voidSale", "refundSale"] {
+        assert_eq!(links[op]["operationId"], op, "{links}");
+        assert_eq!(links[op]["parameters"]["id"], "$response.body#/id");
+    }
+    assert_eq!(
+        paths["/api/v1/admin/stores"]["post"]["responses"]["201"]["links"]["getStore"]["parameters"]["storeId"],
+        "$response.body#/id"
+    );
+}
+
+/// What the document allows, the server takes: a whole-number float is money, an inverted range
+/// is empty; and what it refuses, the server refuses: a body that is not an object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_takes_what_the_document_allows() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let platform = app.platform_token().await;
+    let admin = app.create_store(&platform, "doc-rules").await;
+    let product =
+        app.post("/api/v1/products", &admin, serde_json::json!({"name": "Whole", "price": 150.0})).await.expect(201);
+    assert_eq!(product["price"], 150);
+    let fraction = app.post("/api/v1/products", &admin, serde_json::json!({"name": "Half", "price": 1.5})).await;
+    assert_eq!(fraction.status.as_u16(), 400, "{:?}", fraction.body);
+    assert_eq!(fraction.body["error"]["field"], "price");
+
+    let empty = app.get("/api/v1/sales?from=2026-11-26&to=2026-11-25", &admin).await.expect(200);
+    assert_eq!(empty["items"], serde_json::json!([]));
+
+    let array = app
+        .patch(&format!("/api/v1/products/{}", product["id"].as_str().unwrap()), &admin, serde_json::json!([null]))
+        .await;
+    assert_eq!(array.status.as_u16(), 400, "{:?}", array.body);
+    assert_eq!(array.body["error"]["code"], "invalid_input");
+}

@@ -19,7 +19,7 @@ use crate::auth::StoreCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, ApprovalHeader, JsonBytes, parse_id};
 use crate::http::pagination::{self, Page};
-use crate::openapi::{Authenticated, BadBody, ErrorBody, ManagerOnly, NotFound, StoreRead, TooLarge};
+use crate::openapi::{Authenticated, BadApproval, BadBody, ErrorBody, ManagerOnly, NotFound, StoreRead, TooLarge};
 use crate::services::checkout::{self, Sold};
 use crate::services::{approvals, refund, void};
 use crate::state::AppState;
@@ -209,6 +209,7 @@ pub async fn list(
         (status = 200, description = "The sale, with `status: \"voided\"`", body = SaleView),
         ManagerOnly,
         NotFound,
+        BadApproval,
         (status = 409, description = "`conflict`: already voided, or the sale has refunds", body = ErrorBody),
     )
 )]
