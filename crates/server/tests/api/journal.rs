@@ -277,7 +277,9 @@ async fn verification_names_each_kind_of_tampering(app: TestApp) {
     // The head a closure sealed, altered: its signature no longer verifies.
     let zeros = match app.db.backend {
         Backend::Sqlite => "x'0000000000000000000000000000000000000000000000000000000000000000'",
-        Backend::Postgres | Backend::Citus => "'\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea",
+        Backend::Postgres | Backend::Citus => {
+            "'\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea"
+        }
     };
     as_owner(
         &app,
@@ -350,7 +352,9 @@ async fn a_rewritten_chain_breaks_the_signed_seal(app: TestApp) {
         Backend::Sqlite => {
             format!("UPDATE sales SET total = 300 WHERE store_id = 'till-a' AND id = x'{}'", sale.simple())
         }
-        Backend::Postgres | Backend::Citus => format!("UPDATE sales SET total = 300 WHERE store_id = 'till-a' AND id = '{sale}'"),
+        Backend::Postgres | Backend::Citus => {
+            format!("UPDATE sales SET total = 300 WHERE store_id = 'till-a' AND id = '{sale}'")
+        }
     });
     let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
     as_owner(&app, &refs).await;
