@@ -147,7 +147,7 @@ pub struct ExportQuery {
     /// To: a local day `YYYY-MM-DD` (inclusive) or an RFC 3339 instant (exclusive).
     to: Option<String>,
     /// `jsonl` (default) or `csv`.
-    #[param(value_type = Option<ExportFormat>)]
+    #[param(inline)]
     format: Option<ExportFormat>,
 }
 
