@@ -172,7 +172,10 @@ async fn distribute_covers_every_store_table_and_is_idempotent() {
     .await
     .unwrap();
     let names: Vec<&str> = delegated.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["tills_scan", "tills_search_page", "tills_sell"]);
+    assert_eq!(
+        names,
+        ["tills_journal_append", "tills_scan", "tills_search_page", "tills_sell", "tills_sell_journaled"]
+    );
     assert!(delegated.iter().all(|(_, g)| colocation.contains(g)), "{delegated:?}");
     let settings: Vec<String> = sqlx::query_scalar(
         "SELECT unnest(setconfig) FROM pg_db_role_setting WHERE setrole = 0 \

@@ -74,6 +74,23 @@ fn literals(src: &str) -> Vec<String> {
             }
             continue;
         }
+        // The character '"' is not a string's start.
+        if bytes[i] == '\'' && bytes.get(i + 1) == Some(&'"') && bytes.get(i + 2) == Some(&'\'') {
+            i += 3;
+            continue;
+        }
+        // A raw string, r#"…"#: read whole, quotes and all.
+        if bytes[i] == 'r' && bytes.get(i + 1) == Some(&'#') && bytes.get(i + 2) == Some(&'"') {
+            let start = i + 3;
+            let mut end = start;
+            while end + 1 < bytes.len() && !(bytes[end] == '"' && bytes[end + 1] == '#') {
+                end += 1;
+            }
+            out.push(bytes[start..end.min(bytes.len())].iter().collect());
+            i = end + 2;
+            pending_concat = false;
+            continue;
+        }
         if bytes[i] == '"' {
             let mut s = String::new();
             i += 1;
@@ -95,7 +112,7 @@ fn literals(src: &str) -> Vec<String> {
             }
             i += 1;
             // A literal right after `concat!(` pieces continues the previous one.
-            let rest: String = bytes[i..bytes.len().min(i + 40)].iter().collect();
+            let rest: String = bytes[i.min(bytes.len())..bytes.len().min(i + 40)].iter().collect();
             if pending_concat {
                 if let Some(last) = out.last_mut() {
                     let last: &mut String = last;
