@@ -172,7 +172,10 @@ pub enum ExportFormat {
     tag = "journal",
     params(ExportQuery),
     responses(
-        (status = 200, description = "JSON Lines (`application/x-ndjson`) or CSV (`text/csv`)", body = String, content_type = "application/x-ndjson"),
+        (status = 200, description = "JSON Lines (`application/x-ndjson`, the default) or CSV (`text/csv`, `format=csv`)", content(
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+        )),
         AdminOnly,
         (status = 400, description = "`invalid_input`: a bad `from`, `to` or `format`", body = ErrorBody),
     )
