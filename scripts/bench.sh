@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Benchmarks Tills on this machine and writes docs/benchmarks.md.
 #
-#   scripts/bench.sh                 # 1000 stores × 2000 products on PostgreSQL + Redis
+#   scripts/bench.sh                      # 1000 stores × 2000 products on PostgreSQL + Redis
 #   BENCH_STORES=100 scripts/bench.sh
+#   BENCH_PARTS=floor scripts/bench.sh    # only "Tills against the floor"
 #
-# Scenarios, each reported separately: hot scans (caches warm), cold scans (caches flushed, every
-# barcode once in a random order), a mixed POS day, checkout only (5-line sales) — then the same
-# on the embedded default (SQLite, no Redis) at a smaller size.
+# Two parts (BENCH_PARTS, both by default):
+#
+# - floor: Tills against the floor, in alternating pairs (BENCH_PAIRS, 3 by default, of
+#   BENCH_PAIR_SECONDS each) with the same generator: hot scans against `tills bench-floor`'s
+#   in-memory floor (HTTP + the same JWT verified + a HashMap) and its Redis floor (+ one GET),
+#   cold scans against its PostgreSQL floor (+ one indexed lookup), checkout (lines by barcode,
+#   and by productId as the terminal sends them) against pgbench's TPC-B on the same PostgreSQL.
+#   Each with the server's CPU per request (Tills or the floor, with PostgreSQL and Redis, from
+#   their processes' CPU time). The section "Tills against the floor" of docs/benchmarks.md.
+# - scenarios: hot scans (caches warm), cold scans (caches flushed, every barcode once in a
+#   random order), a mixed POS day, checkout only (5-line sales) — then the same on the embedded
+#   default (SQLite, no Redis) at a smaller size.
 #
 # It starts a PostgreSQL cluster and a Redis of its own on free ports of 127.0.0.1 (PostgreSQL
 # with the settings docs/scaling.md gives for the write load), so a run depends on nothing the
@@ -26,15 +36,19 @@ CONCURRENCY="${BENCH_CONCURRENCY:-64}"
 # The settings docs/scaling.md recommends for the write load (the rest are PostgreSQL's defaults).
 PG_SETTINGS=(shared_buffers=4GB max_wal_size=8GB checkpoint_timeout=15min wal_compression=lz4)
 OUT="${BENCH_OUT:-docs/benchmarks.md}"
+PARTS="${BENCH_PARTS:-floor,scenarios}"
+PAIRS="${BENCH_PAIRS:-3}"
+PAIR_SECONDS="${BENCH_PAIR_SECONDS:-15}"
 export TILLS_JWT_SECRET="bench-secret-0123456789-0123456789-abcdef"
 
 cargo build --release --locked --bin tills
 BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/tills"
 WORK="$(mktemp -d)"
-SERVER_PID="" PG_DIR="" REDIS_PID=""
+SERVER_PID="" PG_DIR="" REDIS_PID="" FLOOR_PID=""
 cleanup() {
   set +e # everything, even when something is gone already
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+  [ -n "$FLOOR_PID" ] && kill "$FLOOR_PID" 2>/dev/null
   [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
   # When the checkpoints ran (PostgreSQL 15 logs them by default), beside the scenarios' start
   # times on stderr: a scenario slower than its neighbours can be matched to one.
@@ -78,6 +92,9 @@ if [ -z "${BENCH_REDIS_URL:-}" ]; then
 else
   REDIS="$BENCH_REDIS_URL"
 fi
+# Tills's keys in Redis's database 0, the floor's in database 1: flushing Tills's cache (cold
+# scans) leaves the floor's answers.
+REDIS_TILLS="${REDIS%/}/0" REDIS_FLOOR="${REDIS%/}/1"
 start() { # start DATABASE_URL [REDIS_URL]
   PORT=$(free_port)
   # The in-process cache gets room for every seeded barcode (about 1.3 KiB each), and its
@@ -99,13 +116,14 @@ stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 bench() { # name stores args...
   local name="$1" stores="$2"; shift 2
   echo "== $name $(date -u '+%F %T')" >&2
-  "$BIN" bench --url "http://127.0.0.1:$PORT" --stores "$stores" --products-per-store "$PRODUCTS" \
+  "$BIN" bench --url "http://127.0.0.1:$PORT" --stores "$stores" \
     --concurrency "${BENCH_CLIENTS:-$CONCURRENCY}" "$@" --json \
     | tee "$WORK/$name.json"
 }
 
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS tills_bench WITH (FORCE)" -c "CREATE DATABASE tills_bench"
-redis-cli -u "$REDIS" FLUSHDB >/dev/null
+redis-cli -u "$REDIS_TILLS" FLUSHDB >/dev/null
+redis-cli -u "$REDIS_FLOOR" FLUSHDB >/dev/null
 DATABASE_URL="$PG_URL" "$BIN" migrate
 SEED_START=$(date +%s)
 DATABASE_URL="$PG_URL" "$BIN" seed --stores "$STORES" --products-per-store "$PRODUCTS" --customers-per-store "$CUSTOMERS" --parallel 4
@@ -119,12 +137,191 @@ psql "$PG_URL" -qc "VACUUM ANALYZE $SEEDED"
 # Write the seed's pages out now, not during the timed scenarios.
 psql "$PG_URL" -qc "CHECKPOINT"
 
-start "$PG_URL" "$REDIS"
-# Cold: nothing cached yet; every barcode of every store once, shuffled.
-# 48 clients: PostgreSQL is saturated from about 32 on, and each client more only waits longer.
-BENCH_CLIENTS=48 bench cold-scans "$STORES" --cold --duration 1800s
-# The cold pass left every barcode in both tiers.
-bench hot-warmup "$STORES" --mix scan=1 --duration 10s >/dev/null
+# CPU seconds of processes and their children so far (PostgreSQL's backends are its postmaster's).
+cpu_seconds() {
+  python3 - "$@" <<'PY'
+import os, sys
+pids = {int(p) for p in sys.argv[1:] if p}
+def stat(pid):
+    try:
+        s = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return None
+    f = s[s.rfind(")") + 2:].split()
+    return int(f[1]), (int(f[11]) + int(f[12])) / 100
+total = 0.0
+for name in os.listdir("/proc"):
+    if name.isdigit():
+        st = stat(int(name))
+        if st and (int(name) in pids or st[0] in pids):
+            total += st[1]
+print(total)
+PY
+}
+PG_PID="" # the postmaster, when the cluster is the script's own
+[ -n "$PG_DIR" ] && PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
+# Which processes count as the server's (their CPU per request): Tills or the floor, and the
+# PostgreSQL and Redis they use.
+pids() { local p; for p in "$@" "$PG_PID" "$REDIS_PID"; do [ -n "$p" ] && printf -- '--server-pid %s ' "$p"; done; }
+# A run of the generator against Tills or a floor: name url clients pid -- bench args…
+run() {
+  local name="$1" url="$2" clients="$3" pid="$4"; shift 5
+  echo "== $name $(date -u '+%F %T')" >&2
+  # shellcheck disable=SC2046 # pids() prints separate arguments
+  "$BIN" bench --url "$url" --stores "$STORES" --concurrency "$clients" $(pids "$pid") "$@" --json >"$WORK/$name.json"
+}
+# Tills with its caches empty: a new process, Redis's database of Tills flushed.
+restart_cold() {
+  [ -n "$SERVER_PID" ] && stop
+  redis-cli -u "$REDIS_TILLS" FLUSHDB >/dev/null
+  start "$PG_URL" "$REDIS_TILLS"
+}
+
+if [[ "$PARTS" == *floor* ]]; then
+  FLOOR_PORT=$(free_port)
+  DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_FLOOR" RUST_LOG=warn \
+    "$BIN" bench-floor --listen "127.0.0.1:$FLOOR_PORT" >"$WORK/floor.log" 2>&1 &
+  FLOOR_PID=$!
+  FLOOR="http://127.0.0.1:$FLOOR_PORT"
+  # It reads every answer of every store first (into its map and Redis).
+  for _ in $(seq 1 1200); do curl -fs "$FLOOR/healthz" >/dev/null && break; sleep 0.5; done
+  curl -fs "$FLOOR/healthz" >/dev/null || { cat "$WORK/floor.log"; exit 1; }
+  cat "$WORK/floor.log" >&2
+  # pgbench's TPC-B in a database of its own on the same cluster; scale 16: as many branches as
+  # clients (pgbench's advice), so its transactions do not all queue on one row.
+  PGBENCH="$( [ -n "${PG_BIN:-}" ] && echo "$PG_BIN/pgbench" || command -v pgbench)"
+  PGBENCH_URL="${PG_URL%/*}/tills_pgbench?sslmode=disable"
+  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS tills_pgbench WITH (FORCE)" -c "CREATE DATABASE tills_pgbench"
+  "$PGBENCH" -i -q -s 16 "$PGBENCH_URL" >/dev/null 2>&1
+  tpcb() { # name
+    echo "== $1 $(date -u '+%F %T')" >&2
+    local before after
+    before=$(cpu_seconds "$PG_PID")
+    (cd "$WORK" && "$PGBENCH" -c 16 -j 2 -T "$PAIR_SECONDS" -M prepared -l --log-prefix "$1" "$PGBENCH_URL" >"$1.out" 2>&1)
+    after=$(cpu_seconds "$PG_PID")
+    echo "$before $after" >"$WORK/$1.cpu"
+  }
+
+  # Cold scans: Tills with empty caches against one PostgreSQL lookup a scan.
+  for i in $(seq 1 "$PAIRS"); do
+    restart_cold
+    run "floor-cold-tills-$i" "http://127.0.0.1:$PORT" 48 "$SERVER_PID" -- --cold --duration "${PAIR_SECONDS}s"
+    run "floor-cold-floor-$i" "$FLOOR/postgres" 48 "$FLOOR_PID" -- --cold --duration "${PAIR_SECONDS}s"
+  done
+  # Every barcode once (the scenarios' cold scans): both tiers hold them all afterwards.
+  restart_cold
+  BENCH_CLIENTS=48 bench cold-scans "$STORES" --cold --duration 1800s
+  bench hot-warmup "$STORES" --mix scan=1 --duration 10s >/dev/null
+  for i in $(seq 1 "$PAIRS"); do
+    run "floor-hot-tills-$i" "http://127.0.0.1:$PORT" 64 "$SERVER_PID" -- --mix scan=1 --duration "${PAIR_SECONDS}s"
+    run "floor-hot-floor-$i" "$FLOOR/memory" 64 "$FLOOR_PID" -- --mix scan=1 --duration "${PAIR_SECONDS}s"
+    run "floor-hot-redis-$i" "$FLOOR/redis" 64 "$FLOOR_PID" -- --mix scan=1 --duration "${PAIR_SECONDS}s"
+  done
+  # Checkout at 16 clients: the sale by barcode, the sale as the terminal sends it, TPC-B.
+  for i in $(seq 1 "$PAIRS"); do
+    run "floor-sale-tills-$i" "http://127.0.0.1:$PORT" 16 "$SERVER_PID" -- --mix sale=1 --duration "${PAIR_SECONDS}s"
+    run "floor-saleid-tills-$i" "http://127.0.0.1:$PORT" 16 "$SERVER_PID" -- --mix sale-by-id=1 --duration "${PAIR_SECONDS}s"
+    tpcb "floor-tpcb-$i"
+  done
+  kill "$FLOOR_PID"; wait "$FLOOR_PID" 2>/dev/null || true; FLOOR_PID=""
+  redis-cli -u "$REDIS_FLOOR" FLUSHDB >/dev/null
+  # Every sale exactly once and journaled: invoice numbers gapless per store, one journal entry
+  # of kind sale per sale.
+  FLOOR_GAPS=$(psql "$PG_URL" -Atc "SELECT COUNT(*) FROM (SELECT store_id FROM sales GROUP BY store_id HAVING COUNT(*) <> MAX(invoice_seq) OR MIN(invoice_seq) <> 1 OR COUNT(DISTINCT invoice_seq) <> COUNT(*)) g")
+  FLOOR_UNJOURNALED=$(psql "$PG_URL" -Atc "SELECT COUNT(*) FROM sales s WHERE NOT EXISTS (SELECT 1 FROM journal_entries j WHERE j.store_id = s.store_id AND j.ref_id = s.id)")
+  FLOOR_SALES=$(psql "$PG_URL" -Atc "SELECT COUNT(*) FROM sales")
+  export FLOOR_GAPS FLOOR_UNJOURNALED FLOOR_SALES
+  python3 - "$WORK" "$OUT" "$STORES" "$PRODUCTS" "$PAIRS" "$PAIR_SECONDS" <<'PY'
+import glob, json, os, platform, statistics, subprocess, sys
+work, out, stores, products, pairs, secs = sys.argv[1:]
+pairs = int(pairs)
+def sh(c):
+    return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
+def bench(name):
+    r = json.load(open(os.path.join(work, name + ".json")))
+    o = r["all"]
+    return {"rps": o["throughput"], "p99": o["p99Ms"], "cpu": r.get("serverCpuPerRequestUs"),
+            "gen": r["generatorCores"], "errors": sum(o["errors"].values())}
+def tpcb(name):
+    lat = []
+    for f in glob.glob(os.path.join(work, name + ".*")):
+        if f.endswith((".out", ".cpu", ".json")):
+            continue
+        for line in open(f):
+            parts = line.split()
+            if len(parts) >= 3:
+                lat.append(int(parts[2]))
+    lat.sort()
+    text = open(os.path.join(work, name + ".out")).read()
+    tps = next(float(l.split("=")[1].split()[0]) for l in text.splitlines() if l.startswith("tps ="))
+    before, after = map(float, open(os.path.join(work, name + ".cpu")).read().split())
+    return {"rps": tps, "p99": lat[int(len(lat) * 0.99)] / 1000 if lat else float("nan"),
+            "cpu": (after - before) * 1e6 / max(len(lat), 1), "gen": 0.0, "errors": 0}
+med = statistics.median
+def spread(xs, fmt):
+    return f"{fmt.format(med(xs))} ({fmt.format(min(xs))}–{fmt.format(max(xs))})"
+rows, gens = [], []
+def compare(label, tills, floor, load_floor, target):
+    t = [bench(f"{tills}-{i}") for i in range(1, pairs + 1)]
+    f = [load_floor(f"{floor}-{i}") for i in range(1, pairs + 1)]
+    gens.extend(x["gen"] for x in t + f)
+    ratio = [a["rps"] / b["rps"] for a, b in zip(t, f)]
+    p99 = [a["p99"] / b["p99"] for a, b in zip(t, f)]
+    cpu = [a["cpu"] / b["cpu"] for a, b in zip(t, f) if a["cpu"] and b["cpu"]]
+    errors = sum(x["errors"] for x in t)
+    rows.append(
+        f"| {label} | {spread([x['rps'] for x in t], '{:.0f}')} | {spread([x['rps'] for x in f], '{:.0f}')} "
+        f"| **{spread(ratio, '{:.2f}')}** | {spread([x['p99'] for x in t], '{:.2f}')} | {spread([x['p99'] for x in f], '{:.2f}')} "
+        f"| {spread(p99, '{:.2f}')} | {spread([x['cpu'] for x in t if x['cpu']], '{:.1f}')} | {spread([x['cpu'] for x in f if x['cpu']], '{:.1f}')} "
+        f"| {spread(cpu, '{:.2f}') if cpu else '–'} | {errors} | {target} |")
+compare("hot scans, 64 clients — floor: HTTP + JWT + HashMap", "floor-hot-tills", "floor-hot-floor", bench,
+        "≥ 0.8×, p99 ≤ 1.5×, CPU ≤ 1.5×")
+compare("hot scans, 64 clients — floor: + one Redis GET", "floor-hot-tills", "floor-hot-redis", bench, "")
+compare("cold scans, 48 clients — floor: + one PostgreSQL lookup", "floor-cold-tills", "floor-cold-floor", bench, "≥ 0.7×")
+compare("checkout, lines by barcode, 16 clients — floor: pgbench TPC-B", "floor-sale-tills", "floor-tpcb", tpcb,
+        "≥ 0.6×, p99 ≤ 30 ms")
+compare("checkout, lines by productId (the terminal), 16 clients — floor: TPC-B", "floor-saleid-tills", "floor-tpcb",
+        tpcb, "≥ 0.6×, p99 ≤ 30 ms")
+doc = f"""
+Produced by `scripts/bench.sh` (its part `floor`; it rewrites this section). Commit
+`{sh("git rev-parse --short HEAD")}`{" (with uncommitted changes)" if sh("git status --porcelain --untracked-files=no") else ""}, {sh("date -u '+%F %H:%M'")} UTC.
+Machine: {os.cpu_count()} cores, {sh("free -g | awk '/Mem:/ {print $2}'")} GiB, {platform.platform()}; the generator
+(`tills bench`), Tills, the floors, PostgreSQL and Redis all on it. {stores} stores × {products} products.
+
+Each row: {pairs} alternating pairs of {secs} s, Tills then its floor, the same generator and
+data. Figures are medians of the pairs with their range in brackets; a ratio is Tills's figure
+over the floor's, taken pair by pair (so the range shows what is noise). CPU is the server's CPU
+time per request, from its processes' own counters: Tills or the floor server, with PostgreSQL's
+and Redis's processes (pgbench's row: PostgreSQL's only).
+
+| scenario | Tills req/s | floor req/s | throughput ratio | Tills p99 ms | floor p99 ms | p99 ratio | Tills CPU µs/req | floor CPU µs/req | CPU ratio | Tills errors | target |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+""" + "\n".join(rows) + f"""
+
+The generator used at most {max(gens):.2f} cores in a run (it warns above 0.5). After the runs:
+{os.environ["FLOOR_SALES"]} sales, {os.environ["FLOOR_GAPS"]} stores with a gap or a repeated invoice
+number, {os.environ["FLOOR_UNJOURNALED"]} sales without their journal entry.
+"""
+begin, end = "<!-- bench.sh floor: begin -->", "<!-- bench.sh floor: end -->"
+old = open(out).read()
+if begin in old and end in old:
+    new = old[: old.index(begin) + len(begin)] + doc + old[old.index(end):]
+else:
+    new = old.rstrip("\n") + "\n\n## Tills against the floor\n\n" + begin + doc + end + "\n"
+open(out, "w").write(new)
+print(doc)
+PY
+fi
+
+[[ "$PARTS" == *scenarios* ]] || exit 0
+if [ -z "$SERVER_PID" ]; then
+  start "$PG_URL" "$REDIS_TILLS"
+  # Cold: nothing cached yet; every barcode of every store once, shuffled.
+  # 48 clients: PostgreSQL is saturated from about 32 on, and each client more only waits longer.
+  BENCH_CLIENTS=48 bench cold-scans "$STORES" --cold --duration 1800s
+  # The cold pass left every barcode in both tiers.
+  bench hot-warmup "$STORES" --mix scan=1 --duration 10s >/dev/null
+fi
 bench hot-scans "$STORES" --mix scan=1 --duration "${SECONDS_EACH}s"
 # Half the clients: the same work with half the requests waiting in queues (see checkout-16).
 BENCH_CLIENTS=32 bench hot-scans-32 "$STORES" --mix scan=1 --duration "${SECONDS_EACH}s"

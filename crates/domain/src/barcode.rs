@@ -132,10 +132,19 @@ pub fn is_valid_ean13(code: &str) -> bool {
     if bytes.len() != 13 || !bytes.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 =
-        bytes[..12].iter().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 }).sum();
-    let check = (10 - sum % 10) % 10;
-    u32::from(bytes[12] - b'0') == check
+    u32::from(bytes[12] - b'0') == check_digit(&bytes[..12])
+}
+
+/// Twelve digits completed with their EAN-13 check digit (the demo's and the bench's barcodes).
+/// Panics unless given twelve ASCII digits: callers build them from numbers.
+pub fn ean13(twelve: &str) -> String {
+    assert!(twelve.len() == 12 && twelve.bytes().all(|b| b.is_ascii_digit()), "ean13 takes twelve digits");
+    format!("{twelve}{}", check_digit(twelve.as_bytes()))
+}
+
+fn check_digit(twelve: &[u8]) -> u32 {
+    let sum: u32 = twelve.iter().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 }).sum();
+    (10 - sum % 10) % 10
 }
 
 #[cfg(test)]

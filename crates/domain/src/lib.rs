@@ -14,7 +14,7 @@ mod role;
 mod store_id;
 mod text;
 
-pub use barcode::{Barcode, Embedded, ScaleFormat, ScaleKind, ScaleMatch, decode_scale_label, is_valid_ean13};
+pub use barcode::{Barcode, Embedded, ScaleFormat, ScaleKind, ScaleMatch, decode_scale_label, ean13, is_valid_ean13};
 pub use closed::{
     AdjustReason, ApprovalAction, CashMovementKind, Conflict, PaymentMethod, ProductStatus, SaleStatus, ShiftStatus,
     StockReason,

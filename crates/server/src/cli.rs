@@ -55,9 +55,12 @@ pub enum Command {
     /// Apply the database migrations (on PostgreSQL, as the owner: also creates the tills_app role).
     Migrate,
     /// Fill the database with benchmark stores (bench-0001 …): users, catalogs, customers.
-    Seed(crate::bench::SeedArgs),
+    Seed(tills_bench::SeedArgs),
     /// Drive a running Tills with scans, searches and sales; report throughput and latency.
-    Bench(crate::bench::BenchArgs),
+    Bench(tills_bench::BenchArgs),
+    /// Serve the floors a bench compares Tills with: minimal servers that answer the scan's
+    /// request from memory, from Redis, from one PostgreSQL lookup (see docs/benchmarks.md).
+    BenchFloor(tills_bench::floor::FloorArgs),
     /// Import a legacy MongoDB dump (mongodump or mongoexport) into Tills; see docs/migration.md.
     ImportLegacy(crate::import::ImportLegacyCli),
     /// Platform administration.
@@ -406,8 +409,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(p) => bail!("the journal of {store_id} is not intact: {}", p.detail),
             }
         }
-        Command::Seed(args) => crate::bench::seed_cli(&url, args).await,
-        Command::Bench(args) => crate::bench::bench_cli(args).await,
+        Command::Seed(args) => tills_bench::seed_cli(&url, args).await,
+        Command::Bench(args) => tills_bench::bench_cli(args).await,
+        Command::BenchFloor(args) => tills_bench::floor::floor_cli(&url, args).await,
         Command::ImportLegacy(args) => crate::import::cli(&url, args).await,
         Command::Serve(args) => serve(&cli.db, &url, args).await,
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tills_domain::{Email, Role, ScaleFormat, ScaleKind, StockReason, StoreId, name_key, new_id};
+use tills_domain::{Email, Role, ScaleFormat, ScaleKind, StockReason, StoreId, ean13, name_key, new_id};
 use tills_storage::{NamedInput, NamedKind, NewAudit, NewStore, NewUser, Pack, ProductDraft, StockChange, Store};
 
 use crate::auth::password;
@@ -95,12 +95,6 @@ pub async fn bootstrap(store: &Arc<dyn Store>) -> anyhow::Result<Demo> {
         catalog(store, &id).await?;
     }
     Ok(Demo { store: DEMO_STORE.to_owned() })
-}
-
-/// An EAN-13: twelve digits and their check digit.
-pub fn ean13(twelve: &str) -> String {
-    let sum: u32 = twelve.bytes().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 }).sum();
-    format!("{twelve}{}", (10 - sum % 10) % 10)
 }
 
 /// (name, category, brand, price in cents, tax bp, packs: (unit, factor, pack price), quick, stock)

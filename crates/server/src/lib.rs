@@ -7,7 +7,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod client_addr;
@@ -24,9 +23,3 @@ pub mod state;
 pub mod telemetry;
 pub mod time;
 pub mod web;
-
-/// Installs rustls's ring provider (once) for HTTPS clients: the bench and the tests build
-/// reqwest clients, and reqwest is built without a provider of its own (no C builds).
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}

@@ -1,12 +1,13 @@
 //! What every handler shares.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use moka::future::Cache;
 use tills_domain::{Id, Role, StoreId};
-use tills_storage::{Store, StoreRecord};
+use tills_storage::{StorageError, Store, StoreRecord};
 
 use crate::auth::TokenKeys;
 use crate::auth::throttle::LoginThrottle;
@@ -55,12 +56,40 @@ impl AppState {
 
 /// The live state a request's rights depend on, cached for [`ACCESS_TTL`] so a request costs
 /// no database round trip to authorize.
+///
+/// An entry in use is read again in the background once it is [`REFRESH_AFTER`] old, while
+/// requests keep using it: with a thousand stores the entries of every store would otherwise
+/// expire every four seconds under the requests that use them, and each expiry made a request
+/// wait for two database reads (measured: the hot scan's p99). No entry is ever used older than
+/// [`ACCESS_TTL`]: moka drops it then, refreshed or not.
 #[derive(Clone)]
 pub struct AccessCache {
-    stores: Cache<StoreId, Option<Arc<StoreRecord>>>,
-    users: Cache<(StoreId, Id), Option<(Role, bool)>>,
+    stores: Entries<StoreId, Option<Arc<StoreRecord>>>,
+    users: Entries<(StoreId, Id), Option<(Role, bool)>>,
     platform_admins: Cache<Id, bool>,
+    /// Counts the entries dropped by a change: a background read that began before one does
+    /// not put its (older) value back.
+    forgets: Arc<AtomicU64>,
 }
+
+/// When an entry in use is read again in the background (before [`ACCESS_TTL`] drops it).
+pub const REFRESH_AFTER: Duration = Duration::from_secs(3);
+
+/// A cached value and the instant its database read began.
+struct Fresh<T> {
+    value: T,
+    read_at: Instant,
+    /// Set by the request that started the background read: one read per entry.
+    refreshing: AtomicBool,
+}
+
+impl<T> Fresh<T> {
+    fn new(value: T, read_at: Instant) -> Arc<Self> {
+        Arc::new(Fresh { value, read_at, refreshing: AtomicBool::new(false) })
+    }
+}
+
+type Entries<K, T> = Cache<K, Arc<Fresh<T>>>;
 
 impl Default for AccessCache {
     fn default() -> Self {
@@ -68,37 +97,70 @@ impl Default for AccessCache {
             stores: Cache::builder().max_capacity(100_000).time_to_live(ACCESS_TTL).build(),
             users: Cache::builder().max_capacity(1_000_000).time_to_live(ACCESS_TTL).build(),
             platform_admins: Cache::builder().max_capacity(10_000).time_to_live(ACCESS_TTL).build(),
+            forgets: Arc::default(),
         }
     }
+}
+
+/// The entry of `key`: cached (and read again in the background when due), or read now (one
+/// read for concurrent misses of one key).
+async fn cached<K, T, F>(
+    entries: &Entries<K, T>,
+    forgets: &Arc<AtomicU64>,
+    key: &K,
+    read: impl Fn() -> F,
+) -> Result<T, ApiError>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+    F: Future<Output = Result<T, StorageError>> + Send + 'static,
+{
+    if let Some(hit) = entries.get(key).await {
+        if hit.read_at.elapsed() >= REFRESH_AFTER && !hit.refreshing.swap(true, Ordering::Relaxed) {
+            let (entries, forgets, key, read) = (entries.clone(), forgets.clone(), key.clone(), read());
+            tokio::spawn(async move {
+                let seen = forgets.load(Ordering::Acquire);
+                let read_at = Instant::now();
+                // A failed read leaves the entry to expire: the next request reads it itself.
+                if let Ok(value) = read.await {
+                    entries.insert(key.clone(), Fresh::new(value, read_at)).await;
+                    // A change since the read began: its entry may be older than the change.
+                    if forgets.load(Ordering::Acquire) != seen {
+                        entries.invalidate(&key).await;
+                    }
+                }
+            });
+        }
+        return Ok(hit.value.clone());
+    }
+    let read = read();
+    let fresh = entries
+        .try_get_with(key.clone(), async move {
+            let read_at = Instant::now();
+            read.await.map(|value| Fresh::new(value, read_at))
+        })
+        .await
+        .map_err(|e| ApiError::from((*e).clone()))?;
+    Ok(fresh.value.clone())
 }
 
 impl AccessCache {
     /// The store's record (settings and status), `None` when it does not exist.
     pub async fn store(&self, db: &Arc<dyn Store>, id: &StoreId) -> Result<Option<Arc<StoreRecord>>, ApiError> {
-        // Every request asks: a hit must not pay for building the loader.
-        if let Some(hit) = self.stores.get(id).await {
-            return Ok(hit);
-        }
-        let db = db.clone();
-        let key = id.clone();
-        self.stores
-            .try_get_with(id.clone(), async move { db.get_store(&key).await.map(|s| s.map(Arc::new)) })
-            .await
-            .map_err(|e| ApiError::from((*e).clone()))
+        cached(&self.stores, &self.forgets, id, || {
+            let (db, id) = (db.clone(), id.clone());
+            async move { db.get_store(&id).await.map(|s| s.map(Arc::new)) }
+        })
+        .await
     }
 
     /// The user's current role and whether it is active; `None` when deleted or unknown.
     pub async fn user(&self, db: &Arc<dyn Store>, store: &StoreId, id: Id) -> Result<Option<(Role, bool)>, ApiError> {
-        let key = (store.clone(), id);
-        if let Some(hit) = self.users.get(&key).await {
-            return Ok(hit);
-        }
-        let db = db.clone();
-        let key_store = store.clone();
-        self.users
-            .try_get_with(key, async move { db.get_user(&key_store, id).await.map(|u| u.map(|u| (u.role, u.active))) })
-            .await
-            .map_err(|e| ApiError::from((*e).clone()))
+        cached(&self.users, &self.forgets, &(store.clone(), id), || {
+            let (db, store) = (db.clone(), store.clone());
+            async move { db.get_user(&store, id).await.map(|u| u.map(|u| (u.role, u.active))) }
+        })
+        .await
     }
 
     pub async fn platform_admin_exists(&self, db: &Arc<dyn Store>, id: Id) -> Result<bool, ApiError> {
@@ -110,10 +172,12 @@ impl AccessCache {
     }
 
     pub async fn forget_store(&self, id: &StoreId) {
+        self.forgets.fetch_add(1, Ordering::AcqRel);
         self.stores.invalidate(id).await;
     }
 
     pub async fn forget_user(&self, store: &StoreId, id: Id) {
+        self.forgets.fetch_add(1, Ordering::AcqRel);
         self.users.invalidate(&(store.clone(), id)).await;
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tills_server::bench::{self, load, seed};
+use tills_bench::{self as bench, load, seed};
 
 use crate::both_backends;
 use crate::helpers::TestApp;
@@ -20,20 +20,24 @@ fn seed_options() -> seed::SeedOptions {
     }
 }
 
-/// `tills bench` against the test server's two seeded stores, four requests in flight.
-async fn run_bench(app: &TestApp, duration: Duration, mix: &str, cold: bool) -> load::Report {
-    load::run(load::BenchOptions {
+fn bench_options(app: &TestApp, duration: Duration, mix: &str, cold: bool) -> load::BenchOptions {
+    load::BenchOptions {
         url: app.base.clone(),
         stores: 2,
-        products_per_store: PRODUCTS,
+        products_per_store: None,
         duration,
         concurrency: 4,
         mix: load::parse_mix(mix).unwrap(),
         password: bench::DEFAULT_PASSWORD.into(),
         cold,
-    })
-    .await
-    .unwrap()
+        // The test server runs in this process: its CPU is this process's.
+        server_pids: vec![std::process::id()],
+    }
+}
+
+/// `tills bench` against the test server's two seeded stores, four requests in flight.
+async fn run_bench(app: &TestApp, duration: Duration, mix: &str, cold: bool) -> load::Report {
+    load::run(bench_options(app, duration, mix, cold)).await.unwrap()
 }
 
 async fn seeded_stores_serve_the_bench(app: TestApp) {
@@ -53,8 +57,16 @@ async fn seeded_stores_serve_the_bench(app: TestApp) {
     let customers = app.get("/api/v1/customers?limit=100", &token).await.expect(200);
     assert_eq!(customers["items"].as_array().map(Vec::len), Some(5));
 
-    let report = run_bench(&app, Duration::from_millis(1500), "scan=6,search=2,sale=2", false).await;
-    for op in ["scan", "search", "sale"] {
+    // The bench learns the catalog's shape from the deployment, and refuses a wrong one.
+    let mut wrong = bench_options(&app, Duration::from_millis(100), "scan=1", false);
+    wrong.products_per_store = Some(PRODUCTS + 5);
+    let refused = load::run(wrong).await.err().expect("a catalog the stores do not have").to_string();
+    assert!(refused.contains(&format!("{PRODUCTS} products each, not {}", PRODUCTS + 5)), "{refused}");
+
+    let mix = "scan=6,search=2,sale=2,sale-by-id=2,quote=1,quote-by-id=1";
+    let report = run_bench(&app, Duration::from_millis(1500), mix, false).await;
+    assert_eq!(report.products_per_store, PRODUCTS);
+    for op in ["scan", "search", "sale", "sale-by-id", "quote", "quote-by-id"] {
         let o = &report.operations[op];
         assert!(o.requests > 0, "{op}: no request was made");
         assert!(o.errors.is_empty(), "{op}: {:?}", o.errors);
@@ -67,6 +79,10 @@ async fn seeded_stores_serve_the_bench(app: TestApp) {
     assert!((fastest_p50..=slowest_p50).contains(&all.p50_ms), "the median of all lies among the operations'");
     assert!(all.errors.is_empty() && all.max_ms == report.operations.values().map(|o| o.max_ms).fold(0.0, f64::max));
     assert!(report.cache_hit_rate.is_some_and(|r| (0.0..=1.0).contains(&r)));
+    // CPU: the server's (this process's, which also runs the generator) covers the generator's.
+    let server_cpu = report.server_cpu_s.expect("the server's CPU time");
+    assert!(server_cpu > 0.0 && server_cpu >= report.generator_cpu_s, "{server_cpu} / {}", report.generator_cpu_s);
+    assert!(report.server_cpu_per_request_us.is_some_and(|us| us > 0.0));
 
     // --cold: every barcode once — each product's and each tenth product's pack — and stops.
     let cold = run_bench(&app, Duration::from_secs(60), "scan=1", true).await;
@@ -89,6 +105,46 @@ async fn seeded_stores_serve_the_bench(app: TestApp) {
         }
         sold += count;
     }
-    assert_eq!(sold, report.operations["sale"].requests);
+    assert_eq!(sold, report.operations["sale"].requests + report.operations["sale-by-id"].requests);
 }
 both_backends!(seeded_stores_serve_the_bench);
+
+/// `tills bench-floor`: each floor answers the bench's requests as Tills does — the generator
+/// learns the same catalog from it and scans it without an error — and checks the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_floors_serve_the_bench() {
+    let app = TestApp::spawn(tills_testkit::Backend::Postgres).await;
+    seed::run(app.store.clone(), seed_options()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (db, redis) = (app.db.url.clone(), crate::cache::redis_url());
+    tokio::spawn(async move {
+        bench::floor::serve(listener, &db, Some(&redis), "floor-secret-0123456789-0123456789").await.unwrap()
+    });
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for floor in ["memory", "redis", "postgres"] {
+        let mut options = bench_options(&app, Duration::from_millis(400), "scan=1", false);
+        options.url = format!("{base}/{floor}");
+        options.server_pids = vec![];
+        let report = load::run(options).await.unwrap();
+        assert_eq!(report.products_per_store, PRODUCTS, "{floor}");
+        let scans = &report.operations["scan"];
+        assert!(scans.requests > 0 && scans.errors.is_empty(), "{floor}: {:?}", scans.errors);
+        assert_eq!(report.server_cpu_s, None, "no server pid was given");
+        // A forged token gets nothing.
+        let code = bench::barcode(1, 7);
+        let forged = client
+            .get(format!("{base}/{floor}/api/v1/products/barcode/{code}"))
+            .bearer_auth("eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 401, "{floor}");
+    }
+}

@@ -13,7 +13,7 @@ use tills_testkit::{Backend, TestDb};
 
 use crate::helpers::TestApp;
 
-fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     std::env::var("TILLS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 

@@ -320,12 +320,12 @@ async fn scale_labels(app: TestApp) {
     assert_eq!(s["product"]["name"], "Emmental");
     assert_eq!(s["embedded"], json!({"kind": "weight", "quantity": 0.535}));
     // Price label: 12.34 printed.
-    let code = tills_server::demo::ean13("220004201234");
+    let code = tills_domain::ean13("220004201234");
     let s = app.get(&format!("/api/v1/products/barcode/{code}"), &cashier).await.expect(200);
     assert_eq!(s["embedded"], json!({"kind": "price", "price": 1234}));
     // A wrong check digit, or an unknown item, is not a label.
     app.get("/api/v1/products/barcode/2112345005357", &cashier).await.expect_error(404, "not_found");
-    app.get(&format!("/api/v1/products/barcode/{}", tills_server::demo::ean13("219999900535")), &cashier)
+    app.get(&format!("/api/v1/products/barcode/{}", tills_domain::ean13("219999900535")), &cashier)
         .await
         .expect_error(404, "not_found");
 }

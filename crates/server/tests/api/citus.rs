@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use tills_bench::{self as bench, load, seed};
 use tills_domain::StoreId;
-use tills_server::bench::{self, load, seed};
 use tills_testkit::Backend;
 
 use crate::helpers::TestApp;
@@ -28,12 +28,13 @@ async fn a_busy_store_moves_to_another_worker_without_a_failed_request() {
     let bench = tokio::spawn(load::run(load::BenchOptions {
         url: app.base.clone(),
         stores: 1,
-        products_per_store: PRODUCTS,
+        products_per_store: Some(PRODUCTS),
         duration: Duration::from_secs(16),
         concurrency: 4,
         mix: load::parse_mix("scan=5,sale=5").unwrap(),
         password: bench::DEFAULT_PASSWORD.into(),
         cold: false,
+        server_pids: vec![],
     }));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let store = StoreId::parse(&bench::store_id(1)).unwrap();

@@ -158,7 +158,7 @@ fn free_port() -> u16 {
 }
 
 fn client() -> reqwest::Client {
-    tills_server::install_crypto_provider();
+    tills_bench::install_crypto_provider();
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(20)).build().expect("http client")
 }
 

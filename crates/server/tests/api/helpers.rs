@@ -303,7 +303,7 @@ impl TestApp {
 
 /// An HTTP client for the tests (with the TLS provider installed, as reqwest needs).
 pub fn http_client() -> reqwest::Client {
-    tills_server::install_crypto_provider();
+    tills_bench::install_crypto_provider();
     reqwest::Client::new()
 }
 

@@ -1,7 +1,8 @@
 //! `tills bench`: an async load generator against any Tills deployment. It logs in as the
 //! cashier of each seeded store, spreads requests over all stores, stops by itself at the end
 //! of `--duration`, and reports per operation: requests, throughput, p50/p95/p99/max
-//! (HdrHistogram), errors by status, and the cache hit rate read from `/metrics`.
+//! (HdrHistogram), errors by status, the cache hit rate read from `/metrics`, and CPU time: the
+//! generator's own, and the server's per request when given its processes (`--server-pid`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,8 +18,8 @@ use bytes::Bytes;
 use hyper::Method;
 use hyper::header::HeaderValue;
 
-use super::wire::{Call, Client, Target};
-use super::{barcode, cashier_email, pack_barcode, store_id};
+use crate::wire::{Call, Client, Target};
+use crate::{barcode, cashier_email, cpu, pack_barcode, product_id, shape, six_pack_unit, store_id};
 
 /// How long one request may take before it counts as an error.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,7 +27,9 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct BenchOptions {
     pub url: String,
     pub stores: usize,
-    pub products_per_store: usize,
+    /// What the seeded stores must hold (`None`: whatever they hold, learned from the
+    /// deployment).
+    pub products_per_store: Option<usize>,
     pub duration: Duration,
     pub concurrency: usize,
     /// (operation, weight)
@@ -35,21 +38,34 @@ pub struct BenchOptions {
     /// Scan every barcode of every store (products and their 6-packs) exactly once, in a random
     /// order (cold caches: every lookup reaches the database), instead of the mix.
     pub cold: bool,
+    /// The server's processes, for its CPU time per request (empty: not measured).
+    pub server_pids: Vec<u32>,
 }
 
+/// What a request does. Sales and quotes come in both forms a cart takes: lines by barcode
+/// (what a scanner-only client or an integration sends) and lines by `productId` (what the
+/// terminal sends, `web/sale.js`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Op {
     Scan,
     Search,
     Sale,
+    SaleById,
+    Quote,
+    QuoteById,
 }
 
 impl Op {
+    const ALL: [Op; 6] = [Op::Scan, Op::Search, Op::Sale, Op::SaleById, Op::Quote, Op::QuoteById];
+
     fn name(self) -> &'static str {
         match self {
             Op::Scan => "scan",
             Op::Search => "search",
             Op::Sale => "sale",
+            Op::SaleById => "sale-by-id",
+            Op::Quote => "quote",
+            Op::QuoteById => "quote-by-id",
         }
     }
 }
@@ -59,12 +75,10 @@ pub fn parse_mix(s: &str) -> anyhow::Result<Vec<(Op, u32)>> {
     let mut mix = Vec::new();
     for part in s.split(',').filter(|p| !p.trim().is_empty()) {
         let (name, weight) = part.split_once('=').context("the mix is like scan=85,search=5,sale=10")?;
-        let op = match name.trim() {
-            "scan" => Op::Scan,
-            "search" => Op::Search,
-            "sale" => Op::Sale,
-            other => bail!("unknown operation {other} (scan, search, sale)"),
-        };
+        let op = Op::ALL.into_iter().find(|op| op.name() == name.trim()).with_context(|| {
+            let names: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
+            format!("unknown operation {} ({})", name.trim(), names.join(", "))
+        })?;
         mix.push((op, weight.trim().parse().context("a weight is a whole number")?));
     }
     if mix.iter().map(|m| m.1).sum::<u32>() == 0 {
@@ -104,11 +118,23 @@ pub struct Report {
     pub duration_s: f64,
     pub concurrency: usize,
     pub stores: usize,
+    /// Products per store, as the deployment holds them.
+    pub products_per_store: usize,
     pub operations: BTreeMap<String, OpReport>,
     /// Every operation together: what a mixed day's throughput and p99 are judged by.
     pub all: Option<OpReport>,
     pub cache_hit_rate: Option<f64>,
+    /// The generator's own CPU time during the run, and in cores (CPU seconds per second).
+    pub generator_cpu_s: f64,
+    pub generator_cores: f64,
+    /// The server's processes' CPU time during the run, and per request (µs).
+    pub server_cpu_s: Option<f64>,
+    pub server_cpu_per_request_us: Option<f64>,
 }
+
+/// Above this the generator's figures start to measure the generator: on a machine it shares
+/// with the server, every core it takes is one the server does not get.
+pub const GENERATOR_BUSY_CORES: f64 = 0.5;
 
 /// Latencies in microseconds, up to one minute, 3 significant digits.
 fn latency_histogram() -> Histogram<u64> {
@@ -123,7 +149,7 @@ struct Tally {
 impl Tally {
     fn new() -> Self {
         let mut latency = BTreeMap::new();
-        for op in [Op::Scan, Op::Search, Op::Sale] {
+        for op in Op::ALL {
             latency.insert(op, latency_histogram());
         }
         Tally { latency, errors: BTreeMap::new() }
@@ -139,16 +165,29 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         .context("building the HTTP client")?;
     let base = opts.url.trim_end_matches('/').to_owned();
     let tokens = login_all(&client, &base, &opts).await?;
+    let target = Target::new(&base, client.clone(), TIMEOUT)?;
+    // Each store's Authorization header, rendered once.
+    let auth: Vec<(usize, HeaderValue)> = tokens
+        .iter()
+        .map(|(s, token)| Ok((*s, HeaderValue::from_str(&format!("Bearer {token}"))?)))
+        .collect::<anyhow::Result<_>>()?;
+    let products = {
+        let mut probe = target.client();
+        let (first, last) = (&auth[0], &auth[auth.len() - 1]);
+        let in_first = shape::products_per_store(&mut probe, first.0, &first.1).await?;
+        let in_last = shape::products_per_store(&mut probe, last.0, &last.1).await?;
+        shape::agree(in_first, in_last, opts.stores, opts.products_per_store)?
+    };
     // Logging in hashes a password per store on the server: say when the measured part begins.
-    eprintln!("logged in as {} cashiers; measuring for {:?}", tokens.len(), opts.duration);
+    eprintln!("logged in as {} cashiers ({products} products each); measuring for {:?}", tokens.len(), opts.duration);
     let before = cache_counters(&client, &base).await;
+    let (generator_before, server_before) = (cpu::own_seconds(), cpu::seconds(&opts.server_pids));
     let deadline = Instant::now() + opts.duration;
     let start = Instant::now();
     // For a cold run: every barcode of every store once (a product's, and its pack's for every
     // tenth product), shuffled, handed out by one counter.
     let permutation: Arc<Vec<(usize, usize, bool)>> = Arc::new(if opts.cold {
         use rand::seq::SliceRandom;
-        let products = opts.products_per_store;
         let mut all: Vec<(usize, usize, bool)> = (0..tokens.len())
             .flat_map(|i| {
                 let packs = (10..=products).step_by(10).map(move |p| (i, p, true));
@@ -161,13 +200,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         Vec::new()
     });
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let target = Target::new(&base, client.clone(), TIMEOUT)?;
-    // Each store's Authorization header, rendered once.
-    let auth: Vec<(usize, HeaderValue)> = tokens
-        .iter()
-        .map(|(s, token)| Ok((*s, HeaderValue::from_str(&format!("Bearer {token}"))?)))
-        .collect::<anyhow::Result<_>>()?;
-    let shared = Arc::new((auth, opts.mix.clone(), opts.products_per_store));
+    let shared = Arc::new((auth, opts.mix.clone(), products));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..opts.concurrency.max(1) {
         let (shared, permutation, next) = (shared.clone(), permutation.clone(), next.clone());
@@ -226,6 +259,8 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let generator_cpu_s = cpu::own_seconds() - generator_before;
+    let server_cpu_s = server_before.zip(cpu::seconds(&opts.server_pids)).map(|(b, a)| a - b);
     let after = cache_counters(&client, &base).await;
     let cache_hit_rate = match (before, after) {
         (Some(b), Some(a)) => {
@@ -257,14 +292,27 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         }
         operations.insert(op.name().to_owned(), report(h, errors));
     }
+    let requests = all.len();
     let all = (!all.is_empty()).then(|| report(&all, all_errors));
+    let generator_cores = generator_cpu_s / elapsed;
+    if generator_cores > GENERATOR_BUSY_CORES {
+        eprintln!(
+            "warning: the generator itself used {generator_cores:.2} cores: on a machine it shares with the \
+             server, these figures partly measure the generator (fewer --concurrency, or another machine)"
+        );
+    }
     Ok(Report {
         duration_s: elapsed,
         concurrency: opts.concurrency,
         stores: opts.stores,
+        products_per_store: products,
         operations,
         all,
         cache_hit_rate,
+        generator_cpu_s,
+        generator_cores,
+        server_cpu_s,
+        server_cpu_per_request_us: server_cpu_s.filter(|_| requests > 0).map(|s| s * 1e6 / requests as f64),
     })
 }
 
@@ -299,24 +347,35 @@ fn build(op: Op, s: usize, token: &HeaderValue, products: usize) -> Call<'_> {
             let word = ["cola", "water", "tea", "milk", "bread", "rice", "soap", "cheese"][p % 8];
             (Method::GET, format!("/api/v1/products?q={word}&limit=20"), None)
         }
-        Op::Sale => {
+        Op::Sale | Op::SaleById | Op::Quote | Op::QuoteById => {
+            let by_id = matches!(op, Op::SaleById | Op::QuoteById);
             let lines: Vec<String> = (0..5)
                 .map(|i| {
                     let q = rng.random_range(1..=products.max(1));
-                    if i == 4 && products >= 10 {
-                        let packed = (q / 10).max(1) * 10;
-                        format!(r#"{{"barcode":"{}"}}"#, pack_barcode(s, packed))
-                    } else {
-                        format!(r#"{{"barcode":"{}","quantity":{}}}"#, barcode(s, q), rng.random_range(1..=3))
+                    let quantity = rng.random_range(1..=3);
+                    match (i == 4 && products >= 10, by_id) {
+                        (true, false) => format!(r#"{{"barcode":"{}"}}"#, pack_barcode(s, (q / 10).max(1) * 10)),
+                        (true, true) => format!(
+                            r#"{{"productId":"{}","unitId":"{}","quantity":1}}"#,
+                            product_id(s, (q / 10).max(1) * 10),
+                            six_pack_unit(s)
+                        ),
+                        (false, false) => format!(r#"{{"barcode":"{}","quantity":{quantity}}}"#, barcode(s, q)),
+                        (false, true) => format!(r#"{{"productId":"{}","quantity":{quantity}}}"#, product_id(s, q)),
                     }
                 })
                 .collect();
-            let body = format!(
-                r#"{{"clientRef":"{}","lines":[{}],"payments":[{{"method":"cash","amount":100000000}}]}}"#,
-                tills_domain::new_id(),
-                lines.join(",")
-            );
-            (Method::POST, "/api/v1/sales".to_owned(), Some(Bytes::from(body)))
+            if matches!(op, Op::Quote | Op::QuoteById) {
+                let body = format!(r#"{{"lines":[{}]}}"#, lines.join(","));
+                (Method::POST, "/api/v1/sales/quote".to_owned(), Some(Bytes::from(body)))
+            } else {
+                let body = format!(
+                    r#"{{"clientRef":"{}","lines":[{}],"payments":[{{"method":"cash","amount":100000000}}]}}"#,
+                    tills_domain::new_id(),
+                    lines.join(",")
+                );
+                (Method::POST, "/api/v1/sales".to_owned(), Some(Bytes::from(body)))
+            }
         }
     };
     Call { method, path, token, json }
@@ -388,5 +447,14 @@ pub fn table(r: &Report) -> String {
     if let Some(rate) = r.cache_hit_rate {
         out.push_str(&format!("cache hit rate {:.1} %\n", rate * 100.0));
     }
+    if let (Some(cpu), Some(per)) = (r.server_cpu_s, r.server_cpu_per_request_us) {
+        out.push_str(&format!("server CPU {cpu:.1} s, {per:.1} µs a request\n"));
+    }
+    out.push_str(&format!("generator CPU {:.1} s ({:.2} cores)", r.generator_cpu_s, r.generator_cores));
+    out.push_str(if r.generator_cores > GENERATOR_BUSY_CORES {
+        ": the figures partly measure the generator\n"
+    } else {
+        "\n"
+    });
     out
 }

@@ -14,8 +14,7 @@ use tills_storage::{
 
 type Timestamp = chrono::DateTime<chrono::Utc>;
 
-use super::{barcode, cashier_email, pack_barcode, store_id};
-use crate::auth::password;
+use crate::{barcode, cashier_email, pack_barcode, store_id};
 
 pub struct SeedOptions {
     pub stores: usize,
@@ -56,7 +55,7 @@ const BRANDS: &[&str] =
 /// row numbers, and every row is written `ON CONFLICT DO NOTHING` (the importer's bulk path), so a
 /// seed that was stopped midway is completed by running it again.
 pub async fn run(db: Arc<dyn Store>, opts: SeedOptions) -> anyhow::Result<u64> {
-    let hash = password::hash(opts.password.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = hash_password(opts.password.clone()).await?;
     let total = (opts.stores * opts.products_per_store) as u64;
     let bar = ProgressBar::new(total);
     bar.set_style(
@@ -95,8 +94,20 @@ const BATCH: usize = 1000;
 
 /// The same id for the same row of the same store in every run.
 fn seed_id(store: &StoreId, table: &str, n: usize) -> Id {
-    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x7f1e_5eed_0000_4000_8000_0000_0000_0001);
-    uuid::Uuid::new_v5(&NAMESPACE, format!("{store}/{table}/{n}").as_bytes())
+    crate::seed_id(store.as_str(), table, n)
+}
+
+/// The seeded accounts' password as the server stores one: argon2id, its default parameters
+/// (`auth/password.rs` in the server verifies it).
+async fn hash_password(password: String) -> anyhow::Result<String> {
+    use argon2::password_hash::PasswordHasher;
+    tokio::task::spawn_blocking(move || {
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
+    })
+    .await?
 }
 
 fn named(store: &StoreId, table: &str, names: &[&str], now: Timestamp) -> Vec<ImportNamed> {
