@@ -8,45 +8,53 @@ use std::fs;
 /// architecture it exports `/proc/<pid>/stat` on.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// (parent pid, user + system CPU seconds) of one process, from `/proc/<pid>/stat`.
-fn stat(pid: u32) -> Option<(u32, f64)> {
+/// One process's CPU seconds, from `/proc/<pid>/stat`.
+struct Stat {
+    ppid: u32,
+    /// Its own threads' (user + system).
+    own: f64,
+    /// Its children's that exited and were waited for (PostgreSQL's backends of closed
+    /// connections, pgbench's for one).
+    reaped: f64,
+}
+
+fn stat(pid: u32) -> Option<Stat> {
     parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
-/// The fields after the command (which may hold spaces and parentheses): state, ppid, … utime
-/// (the 14th field of the line), stime (the 15th).
-fn parse_stat(line: &str) -> Option<(u32, f64)> {
+/// The fields after the command (which may hold spaces and parentheses): state, ppid, … utime,
+/// stime, cutime, cstime (the 14th to 17th fields of the line).
+fn parse_stat(line: &str) -> Option<Stat> {
     let rest = &line[line.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ppid = fields.get(1)?.parse().ok()?;
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some((ppid, (utime + stime) as f64 / TICKS_PER_SECOND))
+    let ticks = |i: usize| -> Option<f64> { Some(fields.get(i)?.parse::<u64>().ok()? as f64 / TICKS_PER_SECOND) };
+    Some(Stat { ppid: fields.get(1)?.parse().ok()?, own: ticks(11)? + ticks(12)?, reaped: ticks(13)? + ticks(14)? })
 }
 
 /// CPU seconds used so far by this process.
 pub fn own_seconds() -> f64 {
-    stat(std::process::id()).map_or(0.0, |s| s.1)
+    stat(std::process::id()).map_or(0.0, |s| s.own)
 }
 
-/// CPU seconds used so far by each of `pids` and their living children (a child that exited
-/// since is not counted: PostgreSQL's backends live as long as their connection, which the
-/// server's pool keeps). `None` when a pid is not running or `/proc` is not there.
+/// CPU seconds used so far by each of `pids` and their children: the living ones, and those
+/// that exited and were waited for (a PostgreSQL backend's time moves to its postmaster's count
+/// when its connection closes). `None` when a pid is not running or `/proc` is not there.
 pub fn seconds(pids: &[u32]) -> Option<f64> {
     if pids.is_empty() {
         return None;
     }
     let mut total = 0.0;
     for &pid in pids {
-        total += stat(pid)?.1;
+        let s = stat(pid)?;
+        total += s.own + s.reaped;
     }
     for entry in fs::read_dir("/proc").ok()?.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        if let Some((ppid, secs)) = stat(pid)
-            && pids.contains(&ppid)
+        if let Some(s) = stat(pid)
+            && pids.contains(&s.ppid)
             && !pids.contains(&pid)
         {
-            total += secs;
+            total += s.own;
         }
     }
     Some(total)
@@ -58,9 +66,10 @@ mod tests {
 
     #[test]
     fn reads_the_fields_after_the_command() {
-        let line = "4242 (tills (worker) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 8 0 100 0 0";
-        assert_eq!(parse_stat(line), Some((1, 3.25)));
-        assert_eq!(parse_stat("garbage"), None);
+        let line = "4242 (tills (worker) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 40 10 20 0 8 0 100 0 0";
+        let s = parse_stat(line).unwrap();
+        assert_eq!((s.ppid, s.own, s.reaped), (1, 3.25, 0.5));
+        assert!(parse_stat("garbage").is_none());
     }
 
     #[test]

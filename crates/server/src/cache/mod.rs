@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 
+use tills_domain::Id;
 use tills_storage::{BarcodeMatch, ProductRecord, StorageError, Store, StoreId};
 
 pub use memory::MemoryTier;
@@ -113,7 +114,15 @@ pub struct ProductCache {
     memory: MemoryTier,
     redis: Option<RedisTier>,
     metrics: LookupMetrics,
+    /// Products' own barcodes by product id, as loads saw them: a hint that lets a sale line by
+    /// `productId` (the terminal's) use the scan's entries. Never trusted alone: the entry it
+    /// leads to must be that product's (a barcode moved or a product deleted since falls back
+    /// to the database), so it needs no invalidation.
+    own_barcodes: moka::sync::Cache<(StoreId, Id), Arc<str>>,
 }
+
+/// About the room an own-barcode hint takes (key, value, moka's entry).
+const HINT_BYTES: u64 = 160;
 
 /// The lookup's metrics, as handles made once: asking the recorder for one on every scan hashes
 /// its name and labels each time. Made when the cache is (after the app installed the
@@ -155,7 +164,8 @@ impl ProductCache {
             Some(c) => Some(RedisTier::new(c.clone(), memory.clone()).map_err(|e| format!("REDIS_URL: {e}"))?),
             None => None,
         };
-        Ok(Arc::new(ProductCache { db, memory, redis, metrics: LookupMetrics::new() }))
+        let own_barcodes = moka::sync::Cache::builder().max_capacity(config.memory_bytes / HINT_BYTES).build();
+        Ok(Arc::new(ProductCache { db, memory, redis, metrics: LookupMetrics::new(), own_barcodes }))
     }
 
     pub fn redis_configured(&self) -> bool {
@@ -186,7 +196,27 @@ impl ProductCache {
         self.metrics.memory_miss.increment(1);
         let (value, source) = self.memory.load(store, barcode, self.load(store, barcode)).await?;
         self.metrics.observe(source, start);
+        if let Some(found) = &value
+            && found.pack.is_none()
+        {
+            self.note_own_barcode(&found.product);
+        }
         Ok((value, source))
+    }
+
+    /// Remembers which barcode is `product`'s own (see `own_barcodes`).
+    pub fn note_own_barcode(&self, product: &ProductRecord) {
+        if let Some(code) = &product.barcode {
+            self.own_barcodes.insert((product.store_id.clone(), product.id), code.as_str().into());
+        }
+    }
+
+    /// A product by id from the scan's entries: `None` when its own barcode is not known here, or
+    /// its entry no longer names it — then the database answers.
+    pub async fn product_by_id(&self, store: &StoreId, id: Id) -> Result<Option<ProductRecord>, StorageError> {
+        let Some(code) = self.own_barcodes.get(&(store.clone(), id)) else { return Ok(None) };
+        let (found, _) = self.get_product_by_barcode(store, &code).await?;
+        Ok(found.filter(|m| m.product.id == id && m.pack.is_none()).map(|m| m.product.clone()))
     }
 
     /// Redis, then the database; refills Redis. Runs once per barcode however many wait.

@@ -9,7 +9,7 @@ use serde_json::json;
 use tills_domain::pricing::{self, LineInput, PricingError, Totals};
 use tills_domain::{Embedded, Id, Money, PaymentMethod, Quantity, new_id};
 use tills_storage::{
-    Idempotent, NewAudit, NewPayment, NewSale, NewSaleLine, ProductRecord, SaleRecord, Store, StoreRecord,
+    Idempotent, NewAudit, NewPayment, NewSale, NewSaleLine, ProductRecord, SaleRecord, StorageError, Store, StoreRecord,
 };
 
 use crate::cache::ProductCache;
@@ -172,8 +172,9 @@ pub async fn sell(
     }
 }
 
-/// The products of a cart's lines: the lines by id in one storage call (one round trip on
-/// PostgreSQL, however many lines), the lines by barcode through the product cache, all at once.
+/// The products of a cart's lines, all looked up at once: the lines by barcode through the
+/// product cache, the lines by id through the same entries when the product's own barcode is
+/// known, and the rest in one storage call (one round trip on PostgreSQL, however many lines).
 /// Each line by id used to be a transaction of its own, one after the other: five lines from the
 /// terminal were fifteen round trips before the sale was written. `scans[i]` is line `i`'s scan.
 async fn read_products(
@@ -194,10 +195,22 @@ async fn read_products(
     ids.sort_unstable();
     ids.dedup();
     let by_id = async {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let cached = futures_util::future::join_all(ids.iter().map(|&id| cache.product_by_id(actor.store, id))).await;
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for (id, cached) in ids.iter().zip(cached) {
+            match cached? {
+                Some(p) => found.push(p),
+                None => missing.push(*id),
+            }
         }
-        db.get_products(actor.store, &ids).await
+        if !missing.is_empty() {
+            for p in db.get_products(actor.store, &missing).await? {
+                cache.note_own_barcode(&p);
+                found.push(p);
+            }
+        }
+        Ok::<_, StorageError>(found)
     };
     let scans = futures_util::future::join_all(cart.lines.iter().map(|l| async move {
         match &l.item {
