@@ -293,7 +293,7 @@ compare("checkout, lines by productId (the terminal), 16 clients — floor: TPC-
         tpcb, "≥ 0.6×, p99 ≤ 30 ms")
 doc = f"""
 Produced by `scripts/bench.sh` (its part `floor`; it rewrites this section). Commit
-`{sh("git rev-parse --short HEAD")}`{" (with uncommitted changes)" if sh("git status --porcelain --untracked-files=no") else ""}, {sh("date -u '+%F %H:%M'")} UTC.
+`{sh("git rev-parse --short HEAD")}`{" (with uncommitted changes)" if sh("git status --porcelain --untracked-files=no -- . ':!docs'") else ""}, {sh("date -u '+%F %H:%M'")} UTC.
 Machine: {os.cpu_count()} cores, {sh("free -g | awk '/Mem:/ {print $2}'")} GiB, {platform.platform()}; the generator
 (`tills bench`), Tills, the floors, PostgreSQL and Redis all on it. {stores} stores × {products} products.
 
