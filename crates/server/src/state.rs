@@ -158,7 +158,7 @@ impl AccessCache {
     pub async fn user(&self, db: &Arc<dyn Store>, store: &StoreId, id: Id) -> Result<Option<(Role, bool)>, ApiError> {
         cached(&self.users, &self.forgets, &(store.clone(), id), || {
             let (db, store) = (db.clone(), store.clone());
-            async move { db.get_user(&store, id).await.map(|u| u.map(|u| (u.role, u.active))) }
+            async move { db.user_access(&store, id).await }
         })
         .await
     }

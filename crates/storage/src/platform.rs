@@ -179,6 +179,23 @@ const UPSERT_ADMIN_INSERT: &str = "INSERT INTO platform_admins (id, email, name,
      VALUES ($1, $2, $3, $4, $5, $5)";
 const SET_ADMIN_PASSWORD: &str = "UPDATE platform_admins SET password_hash = $2, updated_at = $3 WHERE id = $1";
 
+impl crate::backend::PgStore {
+    /// On a direct connection (`direct.rs`): every request's access check reads its store (cached
+    /// for seconds), and the pool would ping the connection after each such read.
+    async fn store_row(&self, id: &StoreId) -> Result<Option<StoreRow>> {
+        let mut conn = self.direct.get().await?;
+        let row = sqlx::query_as(SELECT_STORE).bind(id.as_str()).fetch_optional(&mut *conn).await;
+        conn.finish(&row);
+        Ok(row?)
+    }
+}
+
+impl crate::backend::SqliteStore {
+    async fn store_row(&self, id: &StoreId) -> Result<Option<StoreRow>> {
+        Ok(sqlx::query_as(SELECT_STORE).bind(id.as_str()).fetch_optional(&self.pool).await?)
+    }
+}
+
 macro_rules! impl_platform_repo {
     ($backend:ty, $db:ty) => {
         #[async_trait]
@@ -233,9 +250,7 @@ macro_rules! impl_platform_repo {
 
             #[tracing::instrument(level = "debug", skip_all, fields(store = %id))]
             async fn get_store(&self, id: &StoreId) -> Result<Option<StoreRecord>> {
-                let row: Option<StoreRow> =
-                    sqlx::query_as(SELECT_STORE).bind(id.as_str()).fetch_optional(&self.pool).await?;
-                row.map(StoreRecord::try_from).transpose()
+                self.store_row(id).await?.map(StoreRecord::try_from).transpose()
             }
 
             #[tracing::instrument(level = "debug", skip_all)]

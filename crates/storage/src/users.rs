@@ -52,6 +52,9 @@ pub struct UserChanges {
 pub trait UserRepo {
     async fn create_user(&self, store: &StoreId, user: NewUser, audit: NewAudit) -> Result<UserRecord>;
     async fn get_user(&self, store: &StoreId, id: Id) -> Result<Option<UserRecord>>;
+    /// The user's role and whether it is active (`None`: deleted or unknown): what authorizes
+    /// each of its requests. One round trip on PostgreSQL.
+    async fn user_access(&self, store: &StoreId, id: Id) -> Result<Option<(Role, bool)>>;
     async fn find_user_by_email(&self, store: &StoreId, email: &Email) -> Result<Option<UserRecord>>;
     /// Users ordered by email then id, after `after`.
     async fn list_users(&self, store: &StoreId, after: Option<(&str, Id)>, limit: i64) -> Result<Vec<UserRecord>>;
@@ -134,6 +137,30 @@ const MAKE_ADMIN: &str = "UPDATE users SET role = 'admin', active = true, \
 const COUNT_ACTIVE_ADMINS: &str = "SELECT COUNT(*) FROM users \
      WHERE store_id = $1 AND role = 'admin' AND active AND deleted_at IS NULL";
 
+const SELECT_ACCESS: &str = "SELECT role, active FROM users WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL";
+/// `tills_user_access` (a migration) names the store and reads in one statement, on a direct
+/// connection (`direct.rs`).
+const ACCESS_IN_ONE_ROUND_TRIP: &str = "SELECT role, active FROM tills_user_access($1, $2)";
+
+impl crate::backend::PgStore {
+    async fn access_row(&self, store: &StoreId, id: Id) -> Result<Option<(String, bool)>> {
+        let mut conn = self.direct.get().await?;
+        let row =
+            sqlx::query_as(ACCESS_IN_ONE_ROUND_TRIP).bind(store.as_str()).bind(id).fetch_optional(&mut *conn).await;
+        conn.finish(&row);
+        Ok(row?)
+    }
+}
+
+impl crate::backend::SqliteStore {
+    async fn access_row(&self, store: &StoreId, id: Id) -> Result<Option<(String, bool)>> {
+        let mut tx = self.scoped(store, false).await?;
+        let row = sqlx::query_as(SELECT_ACCESS).bind(store.as_str()).bind(id).fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}
+
 macro_rules! impl_user_repo {
     ($backend:ty, $db:ty) => {
         #[async_trait]
@@ -156,6 +183,12 @@ macro_rules! impl_user_repo {
                     sqlx::query_as(SELECT_USER).bind(store.as_str()).bind(u.id).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 row.try_into()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
+            async fn user_access(&self, store: &StoreId, id: Id) -> Result<Option<(Role, bool)>> {
+                let Some((role, active)) = self.access_row(store, id).await? else { return Ok(None) };
+                Ok(Some((Role::parse_store_role(&role).map_err(StorageError::corrupt)?, active)))
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]

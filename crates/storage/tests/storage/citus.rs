@@ -174,7 +174,14 @@ async fn distribute_covers_every_store_table_and_is_idempotent() {
     let names: Vec<&str> = delegated.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["tills_journal_append", "tills_scan", "tills_search_page", "tills_sell", "tills_sell_journaled"]
+        [
+            "tills_journal_append",
+            "tills_scan",
+            "tills_search_page",
+            "tills_sell",
+            "tills_sell_journaled",
+            "tills_user_access"
+        ]
     );
     assert!(delegated.iter().all(|(_, g)| colocation.contains(g)), "{delegated:?}");
     let settings: Vec<String> = sqlx::query_scalar(

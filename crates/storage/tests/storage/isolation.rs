@@ -22,6 +22,14 @@ async fn another_stores_users_are_invisible(ctx: Ctx) {
     let r = s.delete_user(&a, b_user.id, NewAudit::new("user.delete")).await;
     assert!(matches!(r, Err(StorageError::NotFound)), "{r:?}");
     assert_eq!(s.get_user(&b, b_user.id).await.unwrap().unwrap().name, "bob");
+    // What authorizes a request: the user's own store only; a deactivated user says so.
+    assert_eq!(s.user_access(&a, b_user.id).await.unwrap(), None);
+    assert_eq!(s.user_access(&b, b_user.id).await.unwrap(), Some((Role::Cashier, true)));
+    let off = UserChanges { active: Some(false), ..Default::default() };
+    s.update_user(&b, b_user.id, off, None).await.unwrap();
+    assert_eq!(s.user_access(&b, b_user.id).await.unwrap(), Some((Role::Cashier, false)));
+    s.delete_user(&b, b_user.id, NewAudit::new("user.delete")).await.unwrap();
+    assert_eq!(s.user_access(&b, b_user.id).await.unwrap(), None, "deleted");
 }
 both_backends!(another_stores_users_are_invisible_story, another_stores_users_are_invisible);
 
