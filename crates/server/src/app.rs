@@ -47,7 +47,7 @@ pub struct AppConfig {
 pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> Result<AppState, String> {
     // First: the cache makes its metric handles from the recorder this installs.
     let metrics = crate::telemetry::metrics_handle();
-    Ok(AppState {
+    Ok(AppState::new(crate::state::Shared {
         cache: ProductCache::new(store.clone(), &config.cache)?,
         search: Arc::new(SearchIndexes::new(config.cache.search_memory_bytes)),
         store,
@@ -60,7 +60,7 @@ pub fn state(store: Arc<dyn Store>, config: &AppConfig) -> Result<AppState, Stri
         metrics,
         proxies: Arc::new(config.trusted_proxies.clone()),
         journal: config.journal_key.clone(),
-    })
+    }))
 }
 
 /// The whole app: routes plus middleware (request id, one log line and one metric per request,
