@@ -68,19 +68,26 @@ struct Floor {
     pg: PgPool,
 }
 
-/// Every scan's answer, by store and barcode: the product's row and the pack's unit, as JSON.
-const EVERY_ANSWER: &str = "SELECT b.store_id, b.barcode, \
-     json_build_object('product', row_to_json(p), 'unit', u.unit_id)::text \
-     FROM product_barcodes b \
-     JOIN products p ON p.store_id = b.store_id AND p.id = b.product_id \
-     LEFT JOIN product_units u ON u.store_id = b.store_id AND u.id = b.product_unit_id \
-     WHERE p.deleted_at IS NULL";
-/// One scan's answer: the same, on the store's keys (an index lookup).
-const ONE_ANSWER: &str = "SELECT json_build_object('product', row_to_json(p), 'unit', u.unit_id)::text \
-     FROM product_barcodes b \
-     JOIN products p ON p.store_id = b.store_id AND p.id = b.product_id \
-     LEFT JOIN product_units u ON u.store_id = b.store_id AND u.id = b.product_unit_id \
-     WHERE b.store_id = $1 AND b.barcode = $2 AND p.deleted_at IS NULL";
+/// A scan's answer and where it comes from: the product's row and the pack's unit, as JSON.
+macro_rules! answer {
+    ($select:literal, $where:literal) => {
+        concat!(
+            "SELECT ",
+            $select,
+            "json_build_object('product', row_to_json(p), 'unit', u.unit_id)::text \
+             FROM product_barcodes b \
+             JOIN products p ON p.store_id = b.store_id AND p.id = b.product_id \
+             LEFT JOIN product_units u ON u.store_id = b.store_id AND u.id = b.product_unit_id \
+             WHERE ",
+            $where,
+            "p.deleted_at IS NULL"
+        )
+    };
+}
+/// Every scan's answer, by store and barcode.
+const EVERY_ANSWER: &str = answer!("b.store_id, b.barcode, ", "");
+/// One scan's answer, on the store's keys (an index lookup).
+const ONE_ANSWER: &str = answer!("", "b.store_id = $1 AND b.barcode = $2 AND ");
 
 /// `tills bench-floor`: binds and serves until stopped. `database_url`: the seeded PostgreSQL
 /// database (its products fill the map and Redis; the PostgreSQL floor reads it on every scan).
