@@ -74,7 +74,6 @@ pub fn router(state: AppState) -> Router {
         .route("/{file}", axum::routing::get(crate::web::asset))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(middleware::from_fn(crate::isolation::note_store_id_in_query))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
         .layer(
@@ -111,10 +110,13 @@ impl MakeRequestId for SequentialRequestIds {
 }
 
 /// The `tills_http_request_duration_seconds` histogram for every request, a span carrying the
-/// request id, and a log line: at debug level for answered requests (a scan must not pay for a
+/// request id, a note of a `storeId` in the query, and a log line: at debug level for answered requests (a scan must not pay for a
 /// log line), at warn for server errors.
 async fn observe(req: Request, next: Next) -> Response {
     let start = Instant::now();
+    // Here rather than in a layer of its own: each `from_fn` layer costs a request a clone of the
+    // service it wraps and a boxed future.
+    crate::isolation::note_store_id_in_query(&req);
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let route_str = route.as_ref().map_or("unmatched", MatchedPath::as_str);

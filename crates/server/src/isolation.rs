@@ -3,19 +3,17 @@
 //! as if the field were absent, counted in `tills_store_id_in_request_total` and logged.
 
 use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 
 const NAMES: [&str; 2] = ["storeId", "store_id"];
 
-/// Middleware: notes a `storeId` / `store_id` query parameter. Handlers never read it.
-pub async fn note_store_id_in_query(req: Request, next: Next) -> Response {
+/// Notes a `storeId` / `store_id` query parameter (called by `app::observe` for every request).
+/// Handlers never read it.
+pub fn note_store_id_in_query(req: &Request) {
     if let Some(query) = req.uri().query()
         && form_urlencoded::parse(query.as_bytes()).any(|(k, _)| NAMES.contains(&k.as_ref()))
     {
         record("query", req.uri().path());
     }
-    next.run(req).await
 }
 
 /// Notes a top-level `storeId` / `store_id` in a JSON body. Request types never declare the

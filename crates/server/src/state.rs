@@ -11,7 +11,7 @@ use tills_storage::{StorageError, Store, StoreRecord};
 
 use crate::auth::TokenKeys;
 use crate::auth::throttle::LoginThrottle;
-use crate::cache::ProductCache;
+use crate::cache::{FastHash, ProductCache};
 use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
 use crate::services::journal::JournalKey;
@@ -84,7 +84,7 @@ impl AppState {
 pub struct AccessCache {
     stores: Entries<StoreId, Option<Arc<StoreRecord>>>,
     users: Entries<(StoreId, Id), Option<(Role, bool)>>,
-    platform_admins: Cache<Id, bool>,
+    platform_admins: Cache<Id, bool, FastHash>,
     /// Counts the entries dropped by a change: a background read that began before one does
     /// not put its (older) value back.
     forgets: Arc<AtomicU64>,
@@ -107,14 +107,23 @@ impl<T> Fresh<T> {
     }
 }
 
-type Entries<K, T> = Cache<K, Arc<Fresh<T>>>;
+type Entries<K, T> = Cache<K, Arc<Fresh<T>>, FastHash>;
 
 impl Default for AccessCache {
     fn default() -> Self {
         AccessCache {
-            stores: Cache::builder().max_capacity(100_000).time_to_live(ACCESS_TTL).build(),
-            users: Cache::builder().max_capacity(1_000_000).time_to_live(ACCESS_TTL).build(),
-            platform_admins: Cache::builder().max_capacity(10_000).time_to_live(ACCESS_TTL).build(),
+            stores: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ACCESS_TTL)
+                .build_with_hasher(FastHash::default()),
+            users: Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(ACCESS_TTL)
+                .build_with_hasher(FastHash::default()),
+            platform_admins: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ACCESS_TTL)
+                .build_with_hasher(FastHash::default()),
             forgets: Arc::default(),
         }
     }

@@ -43,7 +43,7 @@ pub struct TokenKeys {
     /// Tokens whose signature and claims passed, by their text. Checking one (base64, HMAC,
     /// JSON) cost about a tenth of a hot scan's server CPU; a lookup costs a hash of the text.
     /// Only tokens this server signed get in, so the size bounds memory, not an attacker.
-    verified: moka::sync::Cache<String, Arc<Claims>>,
+    verified: moka::sync::Cache<String, Arc<Claims>, crate::cache::FastHash>,
     pub ttl: Duration,
 }
 
@@ -61,7 +61,10 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret.0.as_bytes()),
             decoding: DecodingKey::from_secret(secret.0.as_bytes()),
             validation,
-            verified: moka::sync::Cache::builder().max_capacity(VERIFIED_TOKENS).time_to_idle(VERIFIED_IDLE).build(),
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_TOKENS)
+                .time_to_idle(VERIFIED_IDLE)
+                .build_with_hasher(Default::default()),
             ttl,
         }
     }

@@ -10,7 +10,7 @@ use moka::Expiry;
 use moka::future::Cache;
 use tills_storage::{StorageError, StoreId};
 
-use super::{Cached, Source};
+use super::{Cached, FastHash, Source};
 
 type Key = (StoreId, String);
 
@@ -50,12 +50,16 @@ impl Expiry<Key, Entry> for PerEntryTtl {
     }
 }
 
+fn fences<K: std::hash::Hash + Eq + Send + Sync + 'static>(ttl: Duration) -> moka::sync::Cache<K, Instant, FastHash> {
+    moka::sync::Cache::builder().max_capacity(1_000_000).time_to_live(ttl).build_with_hasher(FastHash::default())
+}
+
 /// In-process entries with invalidation fences (see the module docs of `cache`).
 #[derive(Clone)]
 pub struct MemoryTier {
-    entries: Cache<Key, Entry>,
-    barcode_fences: moka::sync::Cache<Key, Instant>,
-    store_fences: moka::sync::Cache<StoreId, Instant>,
+    entries: Cache<Key, Entry, FastHash>,
+    barcode_fences: moka::sync::Cache<Key, Instant, FastHash>,
+    store_fences: moka::sync::Cache<StoreId, Instant, FastHash>,
     ttl: Duration,
     /// Whether this instance hears the others' invalidations (always, without Redis: there is
     /// no other instance to hear).
@@ -78,9 +82,9 @@ impl MemoryTier {
                 .max_capacity(max_bytes)
                 .weigher(|k: &Key, e: &Entry| e.weight(k))
                 .expire_after(PerEntryTtl)
-                .build(),
-            barcode_fences: moka::sync::Cache::builder().max_capacity(1_000_000).time_to_live(fence_ttl).build(),
-            store_fences: moka::sync::Cache::builder().max_capacity(1_000_000).time_to_live(fence_ttl).build(),
+                .build_with_hasher(FastHash::default()),
+            barcode_fences: fences(fence_ttl),
+            store_fences: fences(fence_ttl),
             ttl,
             heard: Arc::new(AtomicBool::new(true)),
             latest_fence: Arc::new(AtomicU64::new(0)),

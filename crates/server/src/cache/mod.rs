@@ -109,6 +109,13 @@ impl std::ops::Deref for CachedMatch {
     }
 }
 
+/// The hasher of the in-process caches on a request's path (tokens, access, products). moka's
+/// default, SipHash, is made to resist collision floods from anyone; its cost grows with the key,
+/// and a token is about 250 bytes hashed on every request. foldhash with a per-cache random seed
+/// (hashbrown's default) keeps the keys unpredictable at a fraction of the cost, and the keys are
+/// verified tokens and authenticated stores' barcodes, not strangers' input.
+pub(crate) type FastHash = foldhash::fast::RandomState;
+
 pub struct ProductCache {
     db: Arc<dyn Store>,
     memory: MemoryTier,
@@ -118,7 +125,7 @@ pub struct ProductCache {
     /// `productId` (the terminal's) use the scan's entries. Never trusted alone: the entry it
     /// leads to must be that product's (a barcode moved or a product deleted since falls back
     /// to the database), so it needs no invalidation.
-    own_barcodes: moka::sync::Cache<(StoreId, Id), Arc<str>>,
+    own_barcodes: moka::sync::Cache<(StoreId, Id), Arc<str>, FastHash>,
 }
 
 /// About the room an own-barcode hint takes (key, value, moka's entry).
@@ -164,7 +171,9 @@ impl ProductCache {
             Some(c) => Some(RedisTier::new(c.clone(), memory.clone()).map_err(|e| format!("REDIS_URL: {e}"))?),
             None => None,
         };
-        let own_barcodes = moka::sync::Cache::builder().max_capacity(config.memory_bytes / HINT_BYTES).build();
+        let own_barcodes = moka::sync::Cache::builder()
+            .max_capacity(config.memory_bytes / HINT_BYTES)
+            .build_with_hasher(FastHash::default());
         Ok(Arc::new(ProductCache { db, memory, redis, metrics: LookupMetrics::new(), own_barcodes }))
     }
 
