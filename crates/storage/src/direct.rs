@@ -21,8 +21,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgSeverity};
-use sqlx::{Connection, Executor};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgRow, PgSeverity};
+use sqlx::query::QueryAs;
+use sqlx::{Connection, Executor, FromRow, IntoArguments, Postgres};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::Connections;
@@ -77,6 +78,22 @@ impl DirectConnections {
     /// A connection, waiting at most the acquire timeout (then `PoolTimedOut`, as the pool).
     pub(crate) async fn get(self: &Arc<Self>) -> Result<Direct, sqlx::Error> {
         tokio::time::timeout(self.acquire_timeout, self.get_unbounded()).await.map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+
+    /// One statement's row (or none) on a direct connection, which then goes back or is closed
+    /// ([`Direct::finish`]): the one-statement reads (`tills_scan`, `tills_user_access`, a store).
+    pub(crate) async fn fetch_optional<'q, O, A>(
+        self: &Arc<Self>,
+        query: QueryAs<'q, Postgres, O, A>,
+    ) -> Result<Option<O>, sqlx::Error>
+    where
+        A: 'q + IntoArguments<Postgres>,
+        O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+    {
+        let mut conn = self.get().await?;
+        let row = query.fetch_optional(&mut *conn).await;
+        conn.finish(&row);
+        row
     }
 
     async fn get_unbounded(self: &Arc<Self>) -> Result<Direct, sqlx::Error> {

@@ -183,10 +183,7 @@ impl crate::backend::PgStore {
     /// On a direct connection (`direct.rs`): every request's access check reads its store (cached
     /// for seconds), and the pool would ping the connection after each such read.
     async fn store_row(&self, id: &StoreId) -> Result<Option<StoreRow>> {
-        let mut conn = self.direct.get().await?;
-        let row = sqlx::query_as(SELECT_STORE).bind(id.as_str()).fetch_optional(&mut *conn).await;
-        conn.finish(&row);
-        Ok(row?)
+        Ok(self.direct.fetch_optional(sqlx::query_as(SELECT_STORE).bind(id.as_str())).await?)
     }
 }
 

@@ -428,11 +428,10 @@ const SCAN_IN_ONE_ROUND_TRIP: &str = "SELECT * FROM tills_scan($1, $2)";
 
 impl crate::backend::PgStore {
     async fn scan_row(&self, store: &StoreId, barcode: &str) -> Result<Option<ScanRow>> {
-        let mut conn = self.direct.get().await?;
-        let row =
-            sqlx::query_as(SCAN_IN_ONE_ROUND_TRIP).bind(store.as_str()).bind(barcode).fetch_optional(&mut *conn).await;
-        conn.finish(&row);
-        Ok(row?)
+        Ok(self
+            .direct
+            .fetch_optional(sqlx::query_as(SCAN_IN_ONE_ROUND_TRIP).bind(store.as_str()).bind(barcode))
+            .await?)
     }
 }
 

@@ -144,11 +144,7 @@ const ACCESS_IN_ONE_ROUND_TRIP: &str = "SELECT role, active FROM tills_user_acce
 
 impl crate::backend::PgStore {
     async fn access_row(&self, store: &StoreId, id: Id) -> Result<Option<(String, bool)>> {
-        let mut conn = self.direct.get().await?;
-        let row =
-            sqlx::query_as(ACCESS_IN_ONE_ROUND_TRIP).bind(store.as_str()).bind(id).fetch_optional(&mut *conn).await;
-        conn.finish(&row);
-        Ok(row?)
+        Ok(self.direct.fetch_optional(sqlx::query_as(ACCESS_IN_ONE_ROUND_TRIP).bind(store.as_str()).bind(id)).await?)
     }
 }
 
