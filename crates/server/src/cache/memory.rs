@@ -1,13 +1,20 @@
-//! The in-process tier: moka, bounded in memory, entries living `ttl` — or a couple of seconds
-//! while the invalidation channel is down, since other instances' writes are not heard then.
+//! The in-process tier: bounded in memory, entries living `ttl` — or a couple of seconds while
+//! the invalidation channel is down, since other instances' writes are not heard then.
+//!
+//! The entries are a `quick_cache` (S3-FIFO): a hit is a hash lookup under a shard's read lock
+//! and a reference bit set, nothing queued for later. moka, which held them before, records every
+//! hit for its LRU order and per-entry expiry timers and replays those records on the requests'
+//! own path; with two million entries that bookkeeping walked lists far bigger than the CPU's
+//! caches (issue 30: moka was 14 % of a hot scan's CPU). Expiry is checked when an entry is read;
+//! an expired entry is never served, and the bound in bytes holds whether or not it was evicted
+//! yet.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use moka::Expiry;
-use moka::future::Cache;
+use quick_cache::sync::{Cache, DefaultLifecycle};
 use tills_storage::{StorageError, StoreId};
 
 use super::{Cached, FastHash, Source};
@@ -21,9 +28,12 @@ pub const UNHEARD_TTL: Duration = Duration::from_secs(2);
 struct Entry {
     /// When the load that produced it began: older than a fence means possibly stale.
     loaded_at: Instant,
+    /// When it stops being served.
+    expires_at: Instant,
     value: Cached,
     source: Source,
-    ttl: Duration,
+    /// [`Entry::weight`], computed once: eviction asks for it.
+    weight: u32,
 }
 
 impl Entry {
@@ -42,13 +52,18 @@ impl Entry {
     }
 }
 
-struct PerEntryTtl;
+/// The bound counts each entry's estimated bytes.
+#[derive(Clone)]
+struct ByWeight;
 
-impl Expiry<Key, Entry> for PerEntryTtl {
-    fn expire_after_create(&self, _: &Key, entry: &Entry, _: Instant) -> Option<Duration> {
-        Some(entry.ttl)
+impl quick_cache::Weighter<Key, Entry> for ByWeight {
+    fn weight(&self, _: &Key, entry: &Entry) -> u64 {
+        entry.weight.into()
     }
 }
+
+/// About what an entry weighs (a product of a few units): to size the table up front.
+const TYPICAL_ENTRY_BYTES: u64 = 1_400;
 
 fn fences<K: std::hash::Hash + Eq + Send + Sync + 'static>(ttl: Duration) -> moka::sync::Cache<K, Instant, FastHash> {
     moka::sync::Cache::builder().max_capacity(1_000_000).time_to_live(ttl).build_with_hasher(FastHash::default())
@@ -57,7 +72,7 @@ fn fences<K: std::hash::Hash + Eq + Send + Sync + 'static>(ttl: Duration) -> mok
 /// In-process entries with invalidation fences (see the module docs of `cache`).
 #[derive(Clone)]
 pub struct MemoryTier {
-    entries: Cache<Key, Entry, FastHash>,
+    entries: Arc<Cache<Key, Entry, ByWeight, FastHash>>,
     barcode_fences: moka::sync::Cache<Key, Instant, FastHash>,
     store_fences: moka::sync::Cache<StoreId, Instant, FastHash>,
     ttl: Duration,
@@ -78,11 +93,13 @@ impl MemoryTier {
         // A fence must outlive every entry it could refuse.
         let fence_ttl = ttl + Duration::from_secs(5);
         MemoryTier {
-            entries: Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(|k: &Key, e: &Entry| e.weight(k))
-                .expire_after(PerEntryTtl)
-                .build_with_hasher(FastHash::default()),
+            entries: Arc::new(Cache::with(
+                usize::try_from(max_bytes / TYPICAL_ENTRY_BYTES).unwrap_or(usize::MAX).max(16),
+                max_bytes,
+                ByWeight,
+                FastHash::default(),
+                DefaultLifecycle::default(),
+            )),
             barcode_fences: fences(fence_ttl),
             store_fences: fences(fence_ttl),
             ttl,
@@ -95,7 +112,7 @@ impl MemoryTier {
     /// The invalidation channel is (again) connected: whatever was loaded before may have missed
     /// a message, so it all goes; new entries live the full `ttl`.
     pub fn channel_up(&self) {
-        self.entries.invalidate_all();
+        self.entries.clear();
         self.heard.store(true, Ordering::SeqCst);
     }
 
@@ -103,7 +120,7 @@ impl MemoryTier {
     /// is back new entries live [`UNHEARD_TTL`].
     pub fn channel_down(&self) {
         self.heard.store(false, Ordering::SeqCst);
-        self.entries.invalidate_all();
+        self.entries.clear();
     }
 
     fn entry_ttl(&self) -> Duration {
@@ -128,11 +145,11 @@ impl MemoryTier {
 
     pub async fn get(&self, store: &StoreId, barcode: &str) -> Option<Cached> {
         let key = (store.clone(), barcode.to_owned());
-        let e = self.entries.get(&key).await?;
-        if self.fresh(&key, &e) {
+        let e = self.entries.get(&key)?;
+        if e.expires_at > Instant::now() && self.fresh(&key, &e) {
             Some(e.value)
         } else {
-            self.entries.invalidate(&key).await;
+            self.entries.remove(&key);
             None
         }
     }
@@ -143,20 +160,26 @@ impl MemoryTier {
         F: Future<Output = Result<(Cached, Source), StorageError>>,
     {
         let key = (store.clone(), barcode.to_owned());
+        let guard = loop {
+            match self.entries.get_value_or_guard_async(&key).await {
+                // Another caller's load, finished while this one waited (or just before).
+                Ok(e) if e.expires_at > Instant::now() && self.fresh(&key, &e) => return Ok((e.value, e.source)),
+                Ok(_) => {
+                    self.entries.remove(&key);
+                }
+                Err(guard) => break guard,
+            }
+        };
         let loaded_at = Instant::now();
-        // Decided when the load begins: a load that began unheard stays short-lived.
-        let ttl = self.entry_ttl();
-        let entry = self
-            .entries
-            .try_get_with(key.clone(), async move {
-                loader.await.map(|(value, source)| Entry { loaded_at, value, source, ttl })
-            })
-            .await
-            .map_err(|e: Arc<StorageError>| (*e).clone())?;
-        // A stale entry that slipped in (its load began before a fence) answers this caller but
-        // no later one.
-        if !self.fresh(&key, &entry) {
-            self.entries.invalidate(&key).await;
+        // Decided when the load begins: a load that began unheard stays short-lived. Dropping the
+        // guard on an error lets a waiting caller load in turn.
+        let expires_at = loaded_at + self.entry_ttl();
+        let (value, source) = loader.await?;
+        let mut entry = Entry { loaded_at, expires_at, value, source, weight: 0 };
+        entry.weight = entry.weight(&key);
+        // A stale entry (its load began before a fence) answers this caller but no later one.
+        if self.fresh(&key, &entry) {
+            let _ = guard.insert(entry.clone());
         }
         Ok((entry.value, entry.source))
     }
@@ -208,6 +231,17 @@ mod tests {
         }
         assert_eq!(loads.load(Ordering::SeqCst), 1, "one database query for fifty concurrent misses");
         assert!(tier.get(&store(), "123").await.is_some(), "the answer (unknown) is cached");
+    }
+
+    #[tokio::test]
+    async fn a_failed_load_is_not_cached_and_the_next_caller_loads() {
+        let tier = MemoryTier::new(1 << 20, Duration::from_secs(20));
+        let failed = tier.load(&store(), "9", async { Err(StorageError::Other("database down".into())) }).await;
+        assert!(failed.is_err());
+        assert!(tier.get(&store(), "9").await.is_none(), "an error is not an answer");
+        let (value, source) = tier.load(&store(), "9", async { Ok((None, Source::Database)) }).await.unwrap();
+        assert!(value.is_none() && source == Source::Database);
+        assert!(tier.get(&store(), "9").await.is_some(), "the load after the failure is cached");
     }
 
     #[tokio::test]
