@@ -79,7 +79,9 @@ impl AppState {
 /// requests keep using it: with a thousand stores the entries of every store would otherwise
 /// expire every four seconds under the requests that use them, and each expiry made a request
 /// wait for two database reads (measured: the hot scan's p99). No entry is ever used older than
-/// [`ACCESS_TTL`]: moka drops it then, refreshed or not.
+/// [`ACCESS_TTL`] after its read began: older, it is read again before it answers, refreshed or
+/// not. The entries are `quick_cache`s, as the product entries (`cache/memory.rs`): a hit
+/// records nothing for later.
 #[derive(Clone)]
 pub struct AccessCache {
     stores: Entries<StoreId, Option<Arc<StoreRecord>>>,
@@ -107,19 +109,29 @@ impl<T> Fresh<T> {
     }
 }
 
-type Entries<K, T> = Cache<K, Arc<Fresh<T>>, FastHash>;
+impl<T> Fresh<T> {
+    fn live(&self) -> bool {
+        self.read_at.elapsed() < ACCESS_TTL
+    }
+}
+
+type Entries<K, T> = Arc<quick_cache::sync::Cache<K, Arc<Fresh<T>>, quick_cache::UnitWeighter, FastHash>>;
+
+fn entries<K: Eq + std::hash::Hash + Clone, T>(at_most: u64) -> Entries<K, T> {
+    Arc::new(quick_cache::sync::Cache::with(
+        usize::try_from(at_most).unwrap_or(usize::MAX),
+        at_most,
+        quick_cache::UnitWeighter,
+        FastHash::default(),
+        Default::default(),
+    ))
+}
 
 impl Default for AccessCache {
     fn default() -> Self {
         AccessCache {
-            stores: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ACCESS_TTL)
-                .build_with_hasher(FastHash::default()),
-            users: Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(ACCESS_TTL)
-                .build_with_hasher(FastHash::default()),
+            stores: entries(100_000),
+            users: entries(1_000_000),
             platform_admins: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ACCESS_TTL)
@@ -142,7 +154,7 @@ where
     T: Clone + Send + Sync + 'static,
     F: Future<Output = Result<T, StorageError>> + Send + 'static,
 {
-    if let Some(hit) = entries.get(key).await {
+    if let Some(hit) = entries.get(key).filter(|hit| hit.live()) {
         if hit.read_at.elapsed() >= REFRESH_AFTER && !hit.refreshing.swap(true, Ordering::Relaxed) {
             let (entries, forgets, key, read) = (entries.clone(), forgets.clone(), key.clone(), read());
             tokio::spawn(async move {
@@ -150,25 +162,35 @@ where
                 let read_at = Instant::now();
                 // A failed read leaves the entry to expire: the next request reads it itself.
                 if let Ok(value) = read.await {
-                    entries.insert(key.clone(), Fresh::new(value, read_at)).await;
+                    entries.insert(key.clone(), Fresh::new(value, read_at));
                     // A change since the read began: its entry may be older than the change.
                     if forgets.load(Ordering::Acquire) != seen {
-                        entries.invalidate(&key).await;
+                        entries.remove(&key);
                     }
                 }
             });
         }
         return Ok(hit.value.clone());
     }
-    let read = read();
-    let fresh = entries
-        .try_get_with(key.clone(), async move {
-            let read_at = Instant::now();
-            read.await.map(|value| Fresh::new(value, read_at))
-        })
-        .await
-        .map_err(|e| ApiError::from((*e).clone()))?;
-    Ok(fresh.value.clone())
+    // A miss: one read for the concurrent misses of a key, the others wait for its answer (an
+    // error lets the next one read in turn).
+    let guard = loop {
+        match entries.get_value_or_guard_async(key).await {
+            Ok(hit) if hit.live() => return Ok(hit.value.clone()),
+            Ok(_) => {
+                entries.remove(key);
+            }
+            Err(guard) => break guard,
+        }
+    };
+    let seen = forgets.load(Ordering::Acquire);
+    let read_at = Instant::now();
+    let value = read().await.map_err(ApiError::from)?;
+    let _ = guard.insert(Fresh::new(value.clone(), read_at));
+    if forgets.load(Ordering::Acquire) != seen {
+        entries.remove(key);
+    }
+    Ok(value)
 }
 
 impl AccessCache {
@@ -200,11 +222,11 @@ impl AccessCache {
 
     pub async fn forget_store(&self, id: &StoreId) {
         self.forgets.fetch_add(1, Ordering::AcqRel);
-        self.stores.invalidate(id).await;
+        self.stores.remove(id);
     }
 
     pub async fn forget_user(&self, store: &StoreId, id: Id) {
         self.forgets.fetch_add(1, Ordering::AcqRel);
-        self.users.invalidate(&(store.clone(), id)).await;
+        self.users.remove(&(store.clone(), id));
     }
 }

@@ -42,15 +42,15 @@ pub struct TokenKeys {
     validation: Validation,
     /// Tokens whose signature and claims passed, by their text. Checking one (base64, HMAC,
     /// JSON) cost about a tenth of a hot scan's server CPU; a lookup costs a hash of the text.
-    /// Only tokens this server signed get in, so the size bounds memory, not an attacker.
-    verified: moka::sync::Cache<String, Arc<Claims>, crate::cache::FastHash>,
+    /// Only tokens this server signed get in, so the size bounds memory, not an attacker. A
+    /// `quick_cache`, as the product entries (`cache/memory.rs`): a hit records nothing for later.
+    verified: quick_cache::sync::Cache<String, Arc<Claims>, quick_cache::UnitWeighter, crate::cache::FastHash>,
     pub ttl: Duration,
 }
 
 /// Room for every terminal and back office of a thousand stores, several times over (an entry
-/// is about half a kilobyte); a token unused for this long is checked again on its next use.
+/// is about half a kilobyte); the tokens used least recently make room for new ones.
 const VERIFIED_TOKENS: u64 = 100_000;
-const VERIFIED_IDLE: Duration = Duration::from_secs(15 * 60);
 
 impl TokenKeys {
     pub fn new(secret: &Secret, ttl: Duration) -> Self {
@@ -61,10 +61,13 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret.0.as_bytes()),
             decoding: DecodingKey::from_secret(secret.0.as_bytes()),
             validation,
-            verified: moka::sync::Cache::builder()
-                .max_capacity(VERIFIED_TOKENS)
-                .time_to_idle(VERIFIED_IDLE)
-                .build_with_hasher(Default::default()),
+            verified: quick_cache::sync::Cache::with(
+                VERIFIED_TOKENS as usize,
+                VERIFIED_TOKENS,
+                quick_cache::UnitWeighter,
+                Default::default(),
+                Default::default(),
+            ),
             ttl,
         }
     }
@@ -103,7 +106,7 @@ impl TokenKeys {
             if claims.exp >= jsonwebtoken::get_current_timestamp() as i64 {
                 return Ok(claims);
             }
-            self.verified.invalidate(token);
+            self.verified.remove(token);
             return Err(REFUSED);
         }
         let claims = Arc::new(decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| REFUSED)?.claims);
