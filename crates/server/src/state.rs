@@ -11,7 +11,7 @@ use tills_storage::{StorageError, Store, StoreRecord};
 
 use crate::auth::TokenKeys;
 use crate::auth::throttle::LoginThrottle;
-use crate::cache::{FastHash, ProductCache};
+use crate::cache::{FastHash, ProductCache, QuickCache, live_or_guard};
 use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
 use crate::services::journal::JournalKey;
@@ -107,18 +107,16 @@ impl<T> Fresh<T> {
     fn new(value: T, read_at: Instant) -> Arc<Self> {
         Arc::new(Fresh { value, read_at, refreshing: AtomicBool::new(false) })
     }
-}
 
-impl<T> Fresh<T> {
     fn live(&self) -> bool {
         self.read_at.elapsed() < ACCESS_TTL
     }
 }
 
-type Entries<K, T> = Arc<quick_cache::sync::Cache<K, Arc<Fresh<T>>, quick_cache::UnitWeighter, FastHash>>;
+type Entries<K, T> = Arc<QuickCache<K, Arc<Fresh<T>>>>;
 
 fn entries<K: Eq + std::hash::Hash + Clone, T>(at_most: u64) -> Entries<K, T> {
-    Arc::new(quick_cache::sync::Cache::with(
+    Arc::new(QuickCache::with(
         usize::try_from(at_most).unwrap_or(usize::MAX),
         at_most,
         quick_cache::UnitWeighter,
@@ -154,8 +152,11 @@ where
     T: Clone + Send + Sync + 'static,
     F: Future<Output = Result<T, StorageError>> + Send + 'static,
 {
-    if let Some(hit) = entries.get(key).filter(|hit| hit.live()) {
-        if hit.read_at.elapsed() >= REFRESH_AFTER && !hit.refreshing.swap(true, Ordering::Relaxed) {
+    if let Some(hit) = entries.get(key)
+        && let age = hit.read_at.elapsed()
+        && age < ACCESS_TTL
+    {
+        if age >= REFRESH_AFTER && !hit.refreshing.swap(true, Ordering::Relaxed) {
             let (entries, forgets, key, read) = (entries.clone(), forgets.clone(), key.clone(), read());
             tokio::spawn(async move {
                 let seen = forgets.load(Ordering::Acquire);
@@ -174,14 +175,9 @@ where
     }
     // A miss: one read for the concurrent misses of a key, the others wait for its answer (an
     // error lets the next one read in turn).
-    let guard = loop {
-        match entries.get_value_or_guard_async(key).await {
-            Ok(hit) if hit.live() => return Ok(hit.value.clone()),
-            Ok(_) => {
-                entries.remove(key);
-            }
-            Err(guard) => break guard,
-        }
+    let guard = match live_or_guard(entries, key, |hit| hit.live()).await {
+        Ok(hit) => return Ok(hit.value.clone()),
+        Err(guard) => guard,
     };
     let seen = forgets.load(Ordering::Acquire);
     let read_at = Instant::now();

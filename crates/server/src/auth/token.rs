@@ -44,7 +44,7 @@ pub struct TokenKeys {
     /// JSON) cost about a tenth of a hot scan's server CPU; a lookup costs a hash of the text.
     /// Only tokens this server signed get in, so the size bounds memory, not an attacker. A
     /// `quick_cache`, as the product entries (`cache/memory.rs`): a hit records nothing for later.
-    verified: quick_cache::sync::Cache<String, Arc<Claims>, quick_cache::UnitWeighter, crate::cache::FastHash>,
+    verified: crate::cache::QuickCache<String, Arc<Claims>>,
     pub ttl: Duration,
 }
 
@@ -61,7 +61,7 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret.0.as_bytes()),
             decoding: DecodingKey::from_secret(secret.0.as_bytes()),
             validation,
-            verified: quick_cache::sync::Cache::with(
+            verified: crate::cache::QuickCache::with(
                 VERIFIED_TOKENS as usize,
                 VERIFIED_TOKENS,
                 quick_cache::UnitWeighter,

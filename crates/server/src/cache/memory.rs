@@ -14,10 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use quick_cache::sync::{Cache, DefaultLifecycle};
 use tills_storage::{StorageError, StoreId};
 
-use super::{Cached, FastHash, Source};
+use super::{Cached, FastHash, QuickCache, Source, live_or_guard};
 
 type Key = (StoreId, String);
 
@@ -32,24 +31,22 @@ struct Entry {
     expires_at: Instant,
     value: Cached,
     source: Source,
-    /// [`Entry::weight`], computed once: eviction asks for it.
+    /// [`weigh`]ed once: eviction asks for it.
     weight: u32,
 }
 
-impl Entry {
-    /// Roughly what the entry holds in memory, for the tier's bound in bytes: the product's
-    /// strings, its rendered answer (about as long again), and the fixed parts.
-    fn weight(&self, key: &Key) -> u32 {
-        let product = self.value.as_ref().map_or(0, |m| {
-            let p = &m.product;
-            let text = p.name.len()
-                + p.sku.as_ref().map_or(0, String::len)
-                + p.barcode.as_ref().map_or(0, String::len)
-                + p.alternate_barcodes.iter().map(String::len).sum::<usize>();
-            1024 + 2 * text + 160 * p.units.len()
-        });
-        (160 + key.0.as_str().len() + key.1.len() + product).try_into().unwrap_or(u32::MAX)
-    }
+/// Roughly what an entry holds in memory, for the tier's bound in bytes: the product's strings,
+/// its rendered answer (about as long again), and the fixed parts.
+fn weigh(key: &Key, value: &Cached) -> u32 {
+    let product = value.as_ref().map_or(0, |m| {
+        let p = &m.product;
+        let text = p.name.len()
+            + p.sku.as_ref().map_or(0, String::len)
+            + p.barcode.as_ref().map_or(0, String::len)
+            + p.alternate_barcodes.iter().map(String::len).sum::<usize>();
+        1024 + 2 * text + 160 * p.units.len()
+    });
+    (160 + key.0.as_str().len() + key.1.len() + product).try_into().unwrap_or(u32::MAX)
 }
 
 /// The bound counts each entry's estimated bytes.
@@ -72,7 +69,7 @@ fn fences<K: std::hash::Hash + Eq + Send + Sync + 'static>(ttl: Duration) -> mok
 /// In-process entries with invalidation fences (see the module docs of `cache`).
 #[derive(Clone)]
 pub struct MemoryTier {
-    entries: Arc<Cache<Key, Entry, ByWeight, FastHash>>,
+    entries: Arc<QuickCache<Key, Entry, ByWeight>>,
     barcode_fences: moka::sync::Cache<Key, Instant, FastHash>,
     store_fences: moka::sync::Cache<StoreId, Instant, FastHash>,
     ttl: Duration,
@@ -93,12 +90,12 @@ impl MemoryTier {
         // A fence must outlive every entry it could refuse.
         let fence_ttl = ttl + Duration::from_secs(5);
         MemoryTier {
-            entries: Arc::new(Cache::with(
+            entries: Arc::new(QuickCache::with(
                 usize::try_from(max_bytes / TYPICAL_ENTRY_BYTES).unwrap_or(usize::MAX).max(16),
                 max_bytes,
                 ByWeight,
                 FastHash::default(),
-                DefaultLifecycle::default(),
+                Default::default(),
             )),
             barcode_fences: fences(fence_ttl),
             store_fences: fences(fence_ttl),
@@ -135,6 +132,11 @@ impl MemoryTier {
         self.latest_fence.fetch_max(self.nanos(at), Ordering::SeqCst);
     }
 
+    /// Neither expired nor older than a fence.
+    fn servable(&self, key: &Key, e: &Entry) -> bool {
+        e.expires_at > Instant::now() && self.fresh(key, e)
+    }
+
     fn fresh(&self, key: &Key, e: &Entry) -> bool {
         if self.nanos(e.loaded_at) > self.latest_fence.load(Ordering::SeqCst) {
             return true;
@@ -146,7 +148,7 @@ impl MemoryTier {
     pub async fn get(&self, store: &StoreId, barcode: &str) -> Option<Cached> {
         let key = (store.clone(), barcode.to_owned());
         let e = self.entries.get(&key)?;
-        if e.expires_at > Instant::now() && self.fresh(&key, &e) {
+        if self.servable(&key, &e) {
             Some(e.value)
         } else {
             self.entries.remove(&key);
@@ -160,23 +162,17 @@ impl MemoryTier {
         F: Future<Output = Result<(Cached, Source), StorageError>>,
     {
         let key = (store.clone(), barcode.to_owned());
-        let guard = loop {
-            match self.entries.get_value_or_guard_async(&key).await {
-                // Another caller's load, finished while this one waited (or just before).
-                Ok(e) if e.expires_at > Instant::now() && self.fresh(&key, &e) => return Ok((e.value, e.source)),
-                Ok(_) => {
-                    self.entries.remove(&key);
-                }
-                Err(guard) => break guard,
-            }
+        // Another caller's load, finished while this one waited (or just before).
+        let guard = match live_or_guard(&self.entries, &key, |e| self.servable(&key, e)).await {
+            Ok(e) => return Ok((e.value, e.source)),
+            Err(guard) => guard,
         };
         let loaded_at = Instant::now();
         // Decided when the load begins: a load that began unheard stays short-lived. Dropping the
         // guard on an error lets a waiting caller load in turn.
         let expires_at = loaded_at + self.entry_ttl();
         let (value, source) = loader.await?;
-        let mut entry = Entry { loaded_at, expires_at, value, source, weight: 0 };
-        entry.weight = entry.weight(&key);
+        let entry = Entry { loaded_at, expires_at, weight: weigh(&key, &value), value, source };
         // A stale entry (its load began before a fence) answers this caller but no later one.
         if self.fresh(&key, &entry) {
             let _ = guard.insert(entry.clone());

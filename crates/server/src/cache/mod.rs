@@ -116,6 +116,35 @@ impl std::ops::Deref for CachedMatch {
 /// verified tokens and authenticated stores' barcodes, not strangers' input.
 pub(crate) type FastHash = foldhash::fast::RandomState;
 
+/// A request-path cache: quick_cache (S3-FIFO), hashing with [`FastHash`]. A hit is a lookup
+/// under a shard's read lock and a reference bit; nothing is recorded for housekeeping later, as
+/// moka did on every hit (`memory.rs` says what that cost).
+pub(crate) type QuickCache<K, V, We = quick_cache::UnitWeighter> = quick_cache::sync::Cache<K, V, We, FastHash>;
+
+/// The value of `key` if `live` accepts it, or the guard that makes this caller the key's one
+/// loader: concurrent callers wait for its value (or, when it drops the guard without one, the
+/// next loads in turn). A value `live` refuses (expired, stale) is dropped on the way.
+pub(crate) async fn live_or_guard<'a, K, V, We>(
+    cache: &'a QuickCache<K, V, We>,
+    key: &K,
+    live: impl Fn(&V) -> bool,
+) -> Result<V, quick_cache::sync::PlaceholderGuard<'a, K, V, We, FastHash, quick_cache::sync::DefaultLifecycle<K, V>>>
+where
+    K: Eq + std::hash::Hash + Clone,
+    V: Clone,
+    We: quick_cache::Weighter<K, V> + Clone,
+{
+    loop {
+        match cache.get_value_or_guard_async(key).await {
+            Ok(value) if live(&value) => return Ok(value),
+            Ok(_) => {
+                cache.remove(key);
+            }
+            Err(guard) => return Err(guard),
+        }
+    }
+}
+
 pub struct ProductCache {
     db: Arc<dyn Store>,
     memory: MemoryTier,
