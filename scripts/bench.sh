@@ -312,7 +312,7 @@ The generator used at most {max(gens):.2f} cores in a run (it warns above 0.5). 
 number, {os.environ["FLOOR_UNJOURNALED"]} sales without their journal entry.
 """
 begin, end = "<!-- bench.sh floor: begin -->", "<!-- bench.sh floor: end -->"
-old = open(out).read()
+old = open(out).read() if os.path.exists(out) else "# Tills benchmarks\n"
 if begin in old and end in old:
     new = old[: old.index(begin) + len(begin)] + doc + old[old.index(end):]
 else:

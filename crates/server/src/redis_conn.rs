@@ -160,30 +160,6 @@ impl RedisConn {
             writes.query_async::<()>(self).await
         }
     }
-
-    /// Runs a Lua script by its SHA1, sending its source when the node does not know it yet.
-    /// Unlike `Script::invoke_async`, never `SCRIPT LOAD`: on a cluster that goes to every node
-    /// and fails while any one is down; `EVAL` goes to the keys' node only (and caches it there).
-    pub async fn eval_cached<T: redis::FromRedisValue>(
-        &mut self,
-        script: &Script,
-        keys: &[&str],
-        args: &[&str],
-    ) -> RedisResult<T> {
-        let by_hash = script_cmd("EVALSHA", script.hash(), keys, args);
-        match by_hash.query_async(self).await {
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                script_cmd("EVAL", script.source(), keys, args).query_async(self).await
-            }
-            other => other,
-        }
-    }
-}
-
-fn script_cmd(verb: &str, body: &str, keys: &[&str], args: &[&str]) -> Cmd {
-    let mut cmd = redis::cmd(verb);
-    cmd.arg(body).arg(keys.len()).arg(keys).arg(args);
-    cmd
 }
 
 /// Whether [`RedisConn::write_then_publish`] publishes after writes that failed.
@@ -191,24 +167,6 @@ fn script_cmd(verb: &str, body: &str, keys: &[&str], args: &[&str]) -> Cmd {
 pub enum Publish {
     Anyway,
     IfWritten,
-}
-
-/// A Lua script and its SHA1 (as Redis computes it), for [`RedisConn::eval_cached`].
-pub struct Script {
-    source: &'static str,
-    hash: String,
-}
-
-impl Script {
-    pub fn new(source: &'static str) -> Self {
-        Script { source, hash: redis::Script::new(source).get_hash().to_owned() }
-    }
-    pub fn source(&self) -> &str {
-        self.source
-    }
-    pub fn hash(&self) -> &str {
-        &self.hash
-    }
 }
 
 impl ConnectionLike for RedisConn {

@@ -10,8 +10,9 @@
 //!   and tells the other instances (pub/sub) so they drop their in-process entries;
 //! - a refill racing a write cannot put the old value back: in-process entries carry the instant
 //!   their load began and are refused when an invalidation came later (fences); in Redis a
-//!   refill is a compare-and-set against what the reader saw, and an invalidation leaves a
-//!   tombstone, so an in-flight refill of the old value fails;
+//!   refill is a compare-and-set against what the reader saw (written in the background, a
+//!   few milliseconds later at most), and an invalidation leaves a tombstone, so an in-flight
+//!   refill of the old value fails;
 //! - whole-store invalidation bumps the store's generation (`productgen:{<storeId>}`, same slot),
 //!   which every entry carries: O(1), whatever the store's size;
 //! - an invalidation that fails while Redis is unreachable is retried as a whole-store
@@ -279,10 +280,10 @@ impl ProductCache {
         let value = self.db.find_by_barcode(store, barcode).await?.map(|m| Arc::new(m.into()));
         let value = checked(store, value);
         if let (Some(redis), Some(observed)) = (&self.redis, seen)
-            && let Err(e) = redis.fill(store, barcode, &observed, value.as_deref().map(|m| &**m)).await
+            && !redis.fill(store, barcode, observed, value.as_deref().map(|m| &**m))
         {
             self.metrics.redis_error.increment(1);
-            tracing::debug!(error = %e, "redis refill failed");
+            tracing::debug!("redis refills queued beyond the queue's room; one dropped");
         }
         Ok((value, Source::Database))
     }

@@ -3,21 +3,38 @@
 //! to drop.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tills_storage::{BarcodeMatch, StoreId};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc};
 use tokio_stream::StreamExt;
 
 use super::Cached;
 use super::memory::MemoryTier;
-use crate::redis_conn::{Publish, RedisConn, RedisUrl, Script, Timeouts, redact};
+use crate::redis_conn::{Publish, RedisConn, RedisUrl, Timeouts, redact};
 
 const CHANNEL: &str = "tills:cache:invalidate";
 /// A tombstone outlives any database read that began before the write it marks.
 const TOMBSTONE_SECS: u64 = 30;
+/// Refills waiting to be written; a refill that finds the queue full is dropped (the entry is
+/// filled by a later miss).
+const FILL_QUEUE: usize = 4096;
+/// Refills written in one round trip, at most.
+const FILL_BATCH: usize = 256;
+/// A refill this old is dropped rather than written: far inside a tombstone's life, so a
+/// tombstone it would have to fail against is still there.
+const FILL_MAX_AGE: Duration = Duration::from_secs(5);
+/// The compare-and-set of a refill whose reader saw a value (an old generation's entry, or a
+/// tombstone): both keys carry the store's hash tag, so the script runs on one cluster node.
+const FILL_OVER: &str = r"local cur = redis.call('GET', KEYS[1]) or ''
+  local gen = redis.call('GET', KEYS[2]) or '0'
+  if cur == ARGV[1] and gen == ARGV[2] then
+    redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+    return 1
+  end
+  return 0";
 
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
@@ -77,7 +94,8 @@ pub struct RedisTier {
     config: RedisConfig,
     conn: RedisConn,
     instance: String,
-    fill: Script,
+    /// Refills, written in the background by [`write_fills`].
+    fills: mpsc::Sender<Fill>,
     /// Stores whose invalidation Redis did not take; retried until it does.
     pending: Arc<Mutex<Vec<StoreId>>>,
 }
@@ -94,18 +112,9 @@ impl RedisTier {
         let pending = Arc::new(Mutex::new(Vec::new()));
         tokio::spawn(subscribe(url, memory, instance.clone()));
         tokio::spawn(retry_pending(conn.clone(), pending.clone(), config.timeout, instance.clone()));
-        // Compare-and-set: both keys carry the store's hash tag, so the script runs on one
-        // cluster node.
-        let fill = Script::new(
-            r"local cur = redis.call('GET', KEYS[1]) or ''
-              local gen = redis.call('GET', KEYS[2]) or '0'
-              if cur == ARGV[1] and gen == ARGV[2] then
-                redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
-                return 1
-              end
-              return 0",
-        );
-        Ok(RedisTier { config, conn, instance, fill, pending })
+        let (fills, queued) = mpsc::channel(FILL_QUEUE);
+        tokio::spawn(write_fills(conn.clone(), queued, config.timeout));
+        Ok(RedisTier { config, conn, instance, fills, pending })
     }
 
     async fn timed<T>(&self, f: impl Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
@@ -141,34 +150,26 @@ impl RedisTier {
         Ok(Read::Miss(Observed { value, generation }))
     }
 
-    /// Stores what the database said, unless the entry or the generation changed since the read.
-    pub async fn fill(
-        &self,
-        store: &StoreId,
-        barcode: &str,
-        seen: &Observed,
-        value: Option<&BarcodeMatch>,
-    ) -> redis::RedisResult<()> {
+    /// Stores what the database said, unless the entry or the generation changed since the read:
+    /// queued, and written shortly after in one round trip with other refills ([`write_fills`]).
+    /// The scan does not wait for it. False when the queue was full and the refill dropped.
+    pub fn fill(&self, store: &StoreId, barcode: &str, seen: Observed, value: Option<&BarcodeMatch>) -> bool {
         let (payload, ttl) = match value {
             Some(v) => (serde_json::to_string(v).unwrap_or_default(), self.config.ttl),
             None => ("-".to_owned(), self.config.negative_ttl),
         };
         if payload.is_empty() {
-            return Ok(());
+            return true;
         }
-        let mut c = self.conn.clone();
-        let keys = [product_key(store, barcode), generation_key(store)];
-        let entry = format!("{}|{payload}", seen.generation);
-        let ttl = ttl.as_secs().max(1).to_string();
-        let fill = &self.fill;
-        let _: i64 = self
-            .timed(async move {
-                let args =
-                    [seen.value.as_deref().unwrap_or(""), seen.generation.as_str(), entry.as_str(), ttl.as_str()];
-                c.eval_cached(fill, &[keys[0].as_str(), keys[1].as_str()], &args).await
-            })
-            .await?;
-        Ok(())
+        let fill = Fill {
+            key: product_key(store, barcode),
+            generation_key: generation_key(store),
+            entry: format!("{}|{payload}", seen.generation),
+            seen,
+            ttl_secs: ttl.as_secs().max(1),
+            queued_at: Instant::now(),
+        };
+        self.fills.try_send(fill).is_ok()
     }
 
     /// Tombstones the barcodes (an in-flight refill of an old value then fails) and tells the
@@ -204,6 +205,77 @@ impl RedisTier {
         if !pending.contains(store) {
             pending.push(store.clone());
         }
+    }
+}
+
+/// A refill waiting in the queue.
+struct Fill {
+    key: String,
+    generation_key: String,
+    /// `<generation>|<payload>`.
+    entry: String,
+    seen: Observed,
+    ttl_secs: u64,
+    queued_at: Instant,
+}
+
+impl Fill {
+    /// The compare-and-set as one command. Where the reader saw no entry (a cold key: nearly every
+    /// refill), a plain `SET … NX`: it fails on an entry or a tombstone written since, and an
+    /// entry written under an older generation is never answered (readers compare it). Otherwise
+    /// the script compares the value and the generation.
+    fn command(&self) -> redis::Cmd {
+        match &self.seen.value {
+            None => {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(&self.key).arg(&self.entry).arg("NX").arg("EX").arg(self.ttl_secs);
+                cmd
+            }
+            Some(seen) => {
+                let mut cmd = redis::cmd("EVAL");
+                cmd.arg(FILL_OVER)
+                    .arg(2)
+                    .arg(&self.key)
+                    .arg(&self.generation_key)
+                    .arg(seen)
+                    .arg(&self.seen.generation)
+                    .arg(&self.entry)
+                    .arg(self.ttl_secs);
+                cmd
+            }
+        }
+    }
+}
+
+/// Writes queued refills: whatever waits (up to [`FILL_BATCH`]) in one pipeline on a single
+/// node; on a cluster, whose client refuses a pipeline that spans slots, each refill is a command
+/// of its own, sent together. A failed or slow write drops its refills: a later miss fills again.
+async fn write_fills(conn: RedisConn, mut queued: mpsc::Receiver<Fill>, timeout: Duration) {
+    let mut batch = Vec::with_capacity(FILL_BATCH);
+    while queued.recv_many(&mut batch, FILL_BATCH).await > 0 {
+        batch.retain(|f| f.queued_at.elapsed() < FILL_MAX_AGE);
+        let written = if conn.is_cluster() {
+            let sends = batch.iter().map(|f| {
+                let mut c = conn.clone();
+                async move { f.command().query_async::<redis::Value>(&mut c).await.map(drop) }
+            });
+            tokio::time::timeout(timeout, futures_util::future::join_all(sends))
+                .await
+                .map(|all| all.into_iter().collect::<redis::RedisResult<()>>())
+        } else {
+            let mut pipe = redis::pipe();
+            for f in &batch {
+                pipe.add_command(f.command()).ignore();
+            }
+            let mut c = conn.clone();
+            tokio::time::timeout(timeout, async move { pipe.query_async::<()>(&mut c).await }).await
+        };
+        if !matches!(written, Ok(Ok(()))) {
+            metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error")
+                .increment(1);
+            tracing::debug!(refills = batch.len(), "redis refills failed or timed out; dropped");
+        }
+        batch.clear();
     }
 }
 

@@ -44,6 +44,23 @@ async fn pair(backend: Backend, url: &str) -> (TestApp, TestApp) {
     (apps.pop().unwrap(), second)
 }
 
+/// The value at `key` once `fits` holds: a scan's refill is written to Redis in the background,
+/// shortly after the scan answered.
+pub async fn redis_value<C>(conn: &mut C, key: &str, fits: impl Fn(&str) -> bool) -> String
+where
+    C: redis::aio::ConnectionLike + Send + Sync,
+{
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let value: Option<String> = conn.get(key).await.unwrap();
+        match value {
+            Some(v) if fits(&v) => return v,
+            other => assert!(Instant::now() < deadline, "{key} not filled as expected within 5 s: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Polls `check` until it holds or `within` passes.
 pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
 where
@@ -87,16 +104,18 @@ async fn keys_ttl_and_whole_store_invalidation() {
     assert_eq!(scan(&app, &a, "0000000000000").await.0, 404);
 
     let key = format!("product:{{{a_id}}}:5449000000996");
+    let value = redis_value(&mut r, &key, |_| true).await;
+    assert!(value.contains("\"name\":\"Cola\""), "{value}");
     let ttl: i64 = r.ttl(&key).await.unwrap();
     assert!((3500..=3600).contains(&ttl), "one hour: {ttl}");
-    let value: String = r.get(&key).await.unwrap();
-    assert!(value.contains("\"name\":\"Cola\""), "{value}");
-    let negative: i64 = r.ttl(format!("product:{{{a_id}}}:0000000000000")).await.unwrap();
+    let negative_key = format!("product:{{{a_id}}}:0000000000000");
+    assert_eq!(redis_value(&mut r, &negative_key, |_| true).await, "0|-", "unknown, under generation 0");
+    let negative: i64 = r.ttl(&negative_key).await.unwrap();
     assert!((1..=60).contains(&negative), "unknown barcodes briefly: {negative}");
 
     // Whole-store invalidation bumps A's generation only; B's entry still answers.
     let b_key = format!("product:{{{b_id}}}:5449000000996");
-    let b_before: String = r.get(&b_key).await.unwrap();
+    let b_before = redis_value(&mut r, &b_key, |_| true).await;
     app.post("/api/v1/cache/products/invalidate", &b, json!({})).await.expect(204); // B's admin, B's store
     app.post("/api/v1/cache/products/invalidate", &a, json!({})).await.expect(204);
     let gen_a: i64 = r.get(format!("productgen:{{{a_id}}}")).await.unwrap();

@@ -14,7 +14,7 @@ use tills_server::cache::CacheConfig;
 use tills_testkit::{Backend, TempDir};
 
 use crate::cache::{
-    config, eventually, login_failures_count_on_every_instance, scan, three_instances_agree,
+    config, eventually, login_failures_count_on_every_instance, redis_value, scan, three_instances_agree,
     two_instances_see_every_write_within_a_second, unique,
 };
 use crate::helpers::TestApp;
@@ -207,13 +207,15 @@ async fn keys_live_in_their_stores_slot_and_fill_and_invalidate_there() {
     let (mut node_a, mut node_b) = (cluster.node(0).await, cluster.node(1).await);
     let a_key = format!("product:{{{a_id}}}:{code}");
     let b_key = format!("product:{{{b_id}}}:{code}");
-    let value: String = node_a.get(&a_key).await.unwrap();
+    let value = redis_value(&mut node_a, &a_key, |_| true).await;
     assert!(value.starts_with("0|") && value.contains("\"name\":\"Cola\""), "{value}");
     let ttl: i64 = node_a.ttl(&a_key).await.unwrap();
     assert!((3500..=3600).contains(&ttl), "one hour: {ttl}");
-    let negative: i64 = node_a.ttl(format!("product:{{{a_id}}}:0000000000000")).await.unwrap();
+    let negative_key = format!("product:{{{a_id}}}:0000000000000");
+    assert_eq!(redis_value(&mut node_a, &negative_key, |_| true).await, "0|-");
+    let negative: i64 = node_a.ttl(&negative_key).await.unwrap();
     assert!((1..=60).contains(&negative), "unknown barcodes briefly: {negative}");
-    let value_b: String = node_b.get(&b_key).await.unwrap();
+    let value_b = redis_value(&mut node_b, &b_key, |_| true).await;
     assert!(value_b.contains("\"name\":\"B Cola\""), "{value_b}");
 
     // Whole-store invalidation: A's generation goes up on A's node; B's entry stays as it was.
@@ -223,8 +225,8 @@ async fn keys_live_in_their_stores_slot_and_fill_and_invalidate_there() {
     assert_eq!(node_b.get::<_, String>(&b_key).await.unwrap(), value_b, "A's invalidation never touches B");
     // The next scan misses (old generation), reads the database and refills under generation 1.
     assert_eq!(scan(&app, &a, code).await.1["product"]["name"], "Cola");
-    let value: String = node_a.get(&a_key).await.unwrap();
-    assert!(value.starts_with("1|"), "refilled under the new generation: {value}");
+    let value = redis_value(&mut node_a, &a_key, |v| v.starts_with("1|")).await;
+    assert!(value.contains("\"name\":\"Cola\""), "refilled under the new generation: {value}");
 
     // A product write tombstones the barcode on A's node; the next scan answers the new truth and
     // refills (the compare-and-set runs on that node).
@@ -233,7 +235,7 @@ async fn keys_live_in_their_stores_slot_and_fill_and_invalidate_there() {
     let tombstone: String = node_a.get(&a_key).await.unwrap();
     assert!(tombstone.starts_with('~'), "{tombstone}");
     assert_eq!(scan(&app, &a, code).await.1["product"]["price"], 175);
-    let value: String = node_a.get(&a_key).await.unwrap();
+    let value = redis_value(&mut node_a, &a_key, |v| !v.starts_with('~')).await;
     assert!(value.starts_with("1|") && value.contains("\"price\":175"), "{value}");
 
     // Equal barcodes in two stores, on two nodes, never cross.
@@ -304,7 +306,7 @@ async fn scans_answer_while_a_cluster_node_is_dead() {
         }
     }
     let mut live = cluster.node(1).await;
-    assert!(live.exists::<_, bool>(format!("product:{{{b_id}}}:771")).await.unwrap(), "B's entries are on node 1");
+    redis_value(&mut live, &format!("product:{{{b_id}}}:771"), |_| true).await; // B's entries are on node 1
     let errors_before = errors(&metrics_text(&one).await);
 
     cluster.kill(0);
