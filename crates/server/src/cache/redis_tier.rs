@@ -254,6 +254,9 @@ async fn write_fills(conn: RedisConn, mut queued: mpsc::Receiver<Fill>, timeout:
     let mut batch = Vec::with_capacity(FILL_BATCH);
     while queued.recv_many(&mut batch, FILL_BATCH).await > 0 {
         batch.retain(|f| f.queued_at.elapsed() < FILL_MAX_AGE);
+        if batch.is_empty() {
+            continue;
+        }
         let written = if conn.is_cluster() {
             let sends = batch.iter().map(|f| {
                 let mut c = conn.clone();
