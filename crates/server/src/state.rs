@@ -11,7 +11,7 @@ use tills_storage::{StorageError, Store, StoreRecord};
 
 use crate::auth::TokenKeys;
 use crate::auth::throttle::LoginThrottle;
-use crate::cache::{FastHash, ProductCache, QuickCache, live_or_guard};
+use crate::cache::{FastHash, ProductCache, QuickCache, counted, live_or_guard};
 use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
 use crate::services::journal::JournalKey;
@@ -115,21 +115,11 @@ impl<T> Fresh<T> {
 
 type Entries<K, T> = Arc<QuickCache<K, Arc<Fresh<T>>>>;
 
-fn entries<K: Eq + std::hash::Hash + Clone, T>(at_most: u64) -> Entries<K, T> {
-    Arc::new(QuickCache::with(
-        usize::try_from(at_most).unwrap_or(usize::MAX),
-        at_most,
-        quick_cache::UnitWeighter,
-        FastHash::default(),
-        Default::default(),
-    ))
-}
-
 impl Default for AccessCache {
     fn default() -> Self {
         AccessCache {
-            stores: entries(100_000),
-            users: entries(1_000_000),
+            stores: Arc::new(counted(100_000)),
+            users: Arc::new(counted(1_000_000)),
             platform_admins: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ACCESS_TTL)

@@ -61,13 +61,7 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret.0.as_bytes()),
             decoding: DecodingKey::from_secret(secret.0.as_bytes()),
             validation,
-            verified: crate::cache::QuickCache::with(
-                VERIFIED_TOKENS as usize,
-                VERIFIED_TOKENS,
-                quick_cache::UnitWeighter,
-                Default::default(),
-                Default::default(),
-            ),
+            verified: crate::cache::counted(VERIFIED_TOKENS),
             ttl,
         }
     }

@@ -122,6 +122,17 @@ pub(crate) type FastHash = foldhash::fast::RandomState;
 /// moka did on every hit (`memory.rs` says what that cost).
 pub(crate) type QuickCache<K, V, We = quick_cache::UnitWeighter> = quick_cache::sync::Cache<K, V, We, FastHash>;
 
+/// A [`QuickCache`] of at most `at_most` entries.
+pub(crate) fn counted<K: Eq + std::hash::Hash + Clone, V: Clone>(at_most: u64) -> QuickCache<K, V> {
+    QuickCache::with(
+        usize::try_from(at_most).unwrap_or(usize::MAX),
+        at_most,
+        quick_cache::UnitWeighter,
+        FastHash::default(),
+        Default::default(),
+    )
+}
+
 /// The value of `key` if `live` accepts it, or the guard that makes this caller the key's one
 /// loader: concurrent callers wait for its value (or, when it drops the guard without one, the
 /// next loads in turn). A value `live` refuses (expired, stale) is dropped on the way.
@@ -280,7 +291,7 @@ impl ProductCache {
         let value = self.db.find_by_barcode(store, barcode).await?.map(|m| Arc::new(m.into()));
         let value = checked(store, value);
         if let (Some(redis), Some(observed)) = (&self.redis, seen)
-            && !redis.fill(store, barcode, observed, value.as_deref().map(|m| &**m))
+            && !redis.fill(observed, value.as_deref().map(|m| &**m))
         {
             self.metrics.redis_error.increment(1);
             tracing::debug!("redis refills queued beyond the queue's room; one dropped");

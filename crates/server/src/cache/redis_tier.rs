@@ -69,9 +69,11 @@ pub fn generation_key(store: &StoreId) -> String {
     format!("productgen:{{{store}}}")
 }
 
-/// What a reader saw, for the compare-and-set of its refill.
+/// What a reader saw, for the compare-and-set of its refill, and the keys it read.
 #[derive(Debug, Clone)]
 pub struct Observed {
+    key: String,
+    generation_key: String,
     value: Option<String>,
     generation: String,
 }
@@ -133,8 +135,7 @@ impl RedisTier {
     pub async fn get(&self, store: &StoreId, barcode: &str) -> redis::RedisResult<Read> {
         let mut c = self.conn.clone();
         let keys = [product_key(store, barcode), generation_key(store)];
-        let (value, generation): (Option<String>, Option<String>) =
-            self.timed(async move { c.mget(&keys).await }).await?;
+        let (value, generation): (Option<String>, Option<String>) = self.timed(c.mget(&keys)).await?;
         let generation = generation.unwrap_or_else(|| "0".to_owned());
         if let Some(v) = &value
             && let Some((g, payload)) = v.split_once('|')
@@ -147,13 +148,14 @@ impl RedisTier {
                 return Ok(Read::Hit(Some(Arc::new(found.into()))));
             }
         }
-        Ok(Read::Miss(Observed { value, generation }))
+        let [key, generation_key] = keys;
+        Ok(Read::Miss(Observed { key, generation_key, value, generation }))
     }
 
     /// Stores what the database said, unless the entry or the generation changed since the read:
     /// queued, and written shortly after in one round trip with other refills ([`write_fills`]).
     /// The scan does not wait for it. False when the queue was full and the refill dropped.
-    pub fn fill(&self, store: &StoreId, barcode: &str, seen: Observed, value: Option<&BarcodeMatch>) -> bool {
+    pub fn fill(&self, seen: Observed, value: Option<&BarcodeMatch>) -> bool {
         let (payload, ttl) = match value {
             Some(v) => (serde_json::to_string(v).unwrap_or_default(), self.config.ttl),
             None => ("-".to_owned(), self.config.negative_ttl),
@@ -162,8 +164,6 @@ impl RedisTier {
             return true;
         }
         let fill = Fill {
-            key: product_key(store, barcode),
-            generation_key: generation_key(store),
             entry: format!("{}|{payload}", seen.generation),
             seen,
             ttl_secs: ttl.as_secs().max(1),
@@ -199,7 +199,7 @@ impl RedisTier {
     }
 
     async fn defer(&self, store: &StoreId, e: redis::RedisError) {
-        metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error").increment(1);
+        count_error();
         tracing::warn!(%store, error = %e, "cache invalidation did not reach Redis; retrying it for the whole store");
         let mut pending = self.pending.lock().await;
         if !pending.contains(store) {
@@ -208,10 +208,13 @@ impl RedisTier {
     }
 }
 
+/// Counts a Redis failure off a scan's path, with the scans' own (`redis`, `error`).
+fn count_error() {
+    metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error").increment(1);
+}
+
 /// A refill waiting in the queue.
 struct Fill {
-    key: String,
-    generation_key: String,
     /// `<generation>|<payload>`.
     entry: String,
     seen: Observed,
@@ -228,15 +231,15 @@ impl Fill {
         match &self.seen.value {
             None => {
                 let mut cmd = redis::cmd("SET");
-                cmd.arg(&self.key).arg(&self.entry).arg("NX").arg("EX").arg(self.ttl_secs);
+                cmd.arg(&self.seen.key).arg(&self.entry).arg("NX").arg("EX").arg(self.ttl_secs);
                 cmd
             }
             Some(seen) => {
                 let mut cmd = redis::cmd("EVAL");
                 cmd.arg(FILL_OVER)
                     .arg(2)
-                    .arg(&self.key)
-                    .arg(&self.generation_key)
+                    .arg(&self.seen.key)
+                    .arg(&self.seen.generation_key)
                     .arg(seen)
                     .arg(&self.seen.generation)
                     .arg(&self.entry)
@@ -274,8 +277,7 @@ async fn write_fills(conn: RedisConn, mut queued: mpsc::Receiver<Fill>, timeout:
             tokio::time::timeout(timeout, async move { pipe.query_async::<()>(&mut c).await }).await
         };
         if !matches!(written, Ok(Ok(()))) {
-            metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error")
-                .increment(1);
+            count_error();
             tracing::debug!(refills = batch.len(), "redis refills failed or timed out; dropped");
         }
         batch.clear();
