@@ -44,7 +44,11 @@ export async function day(baseUrl: string, store: string, password: string): Pro
     params: { path: { id: sale.id } },
     body: { clientRef: crypto.randomUUID(), lines: [{ lineId: line.id, quantity: 1 }], payments: [{ method: 'cash', amount: 150 }] },
   }));
-  const today = sale.soldAt.slice(0, 10);
+  // The report's day is the store's local day: the sale's instant read in the store's timezone
+  // (just before midnight UTC, Berlin is already on the next day).
+  const { timezone } = must('store', await manager.GET('/api/v1/store'));
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .format(new Date(sale.soldAt));
   const report = must('daily report', await manager.GET('/api/v1/reports/daily', { params: { query: { date: today } } }));
   const x = must('X report', await cashier.GET('/api/v1/shifts/{id}/report', { params: { path: { id: shift.id } } }));
   const closed = must('close', await cashier.POST('/api/v1/shifts/{id}/close', {
