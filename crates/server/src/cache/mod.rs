@@ -172,6 +172,12 @@ pub struct ProductCache {
 /// About the room an own-barcode hint takes (key, value, moka's entry).
 const HINT_BYTES: u64 = 160;
 
+/// `tills_product_cache_requests_total` for a tier and a result: the scans' lookups, and the
+/// Redis refills and invalidations that fail off a scan's path (`redis_tier.rs`).
+pub(crate) fn cache_requests(tier: &'static str, result: &'static str) -> metrics::Counter {
+    metrics::counter!("tills_product_cache_requests_total", "tier" => tier, "result" => result)
+}
+
 /// The lookup's metrics, as handles made once: asking the recorder for one on every scan hashes
 /// its name and labels each time. Made when the cache is (after the app installed the
 /// recorder: `app::state`).
@@ -187,14 +193,13 @@ struct LookupMetrics {
 
 impl LookupMetrics {
     fn new() -> Self {
-        let requests = |tier: &'static str, result: &'static str| metrics::counter!("tills_product_cache_requests_total", "tier" => tier, "result" => result);
         let seconds = |source: Source| metrics::histogram!("tills_product_lookup_seconds", "source" => source.as_str());
         LookupMetrics {
-            memory_hit: requests("memory", "hit"),
-            memory_miss: requests("memory", "miss"),
-            redis_hit: requests("redis", "hit"),
-            redis_miss: requests("redis", "miss"),
-            redis_error: requests("redis", "error"),
+            memory_hit: cache_requests("memory", "hit"),
+            memory_miss: cache_requests("memory", "miss"),
+            redis_hit: cache_requests("redis", "hit"),
+            redis_miss: cache_requests("redis", "miss"),
+            redis_error: cache_requests("redis", "error"),
             seconds: [seconds(Source::Memory), seconds(Source::Redis), seconds(Source::Database)],
         }
     }

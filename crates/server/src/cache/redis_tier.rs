@@ -210,7 +210,7 @@ impl RedisTier {
 
 /// Counts a Redis failure off a scan's path, with the scans' own (`redis`, `error`).
 fn count_error() {
-    metrics::counter!("tills_product_cache_requests_total", "tier" => "redis", "result" => "error").increment(1);
+    super::cache_requests("redis", "error").increment(1);
 }
 
 /// A refill waiting in the queue.
