@@ -106,6 +106,22 @@ pub enum JournalCommand {
         #[command(flatten)]
         key: JournalKeyArgs,
     },
+    /// Journal the money rows written before the journal existed (a deployment that sold before
+    /// it was upgraded): each such row gets an `adopted_…` entry with the content its own event
+    /// would have written, oldest first, so the chain describes every row from then on and
+    /// `verify` covers them. Rows that have their entry are left alone: running it again
+    /// journals nothing twice. Safe while the server runs (the store's sales wait for each batch).
+    Adopt {
+        /// The store; or every store with `--all-stores`.
+        #[arg(long, required_unless_present = "all_stores", conflicts_with = "all_stores")]
+        store: Option<String>,
+        /// Every store of the deployment, one after the other.
+        #[arg(long)]
+        all_stores: bool,
+        /// Rows journaled per transaction: the store's events wait for each one.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=5000))]
+        batch: u16,
+    },
 }
 
 /// Where the journal's signing key comes from.
@@ -408,6 +424,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Some(p) => bail!("the journal of {store_id} is not intact: {}", p.detail),
             }
+        }
+        Command::Journal { command: JournalCommand::Adopt { store, all_stores, batch } } => {
+            let db = tills_storage::connect(&url, &PoolConfig::default()).await.context("opening the database")?;
+            let stores = match store {
+                Some(s) => {
+                    let id = tills_domain::StoreId::parse(&s).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+                    if db.get_store(&id).await?.is_none() {
+                        bail!("no store {id}");
+                    }
+                    vec![id]
+                }
+                None if all_stores => {
+                    let mut ids = Vec::new();
+                    loop {
+                        let page = db.list_stores(ids.last(), 500).await?;
+                        let full = page.len() == 500;
+                        ids.extend(page.into_iter().map(|s| s.id));
+                        if !full {
+                            break ids;
+                        }
+                    }
+                }
+                None => bail!("--store or --all-stores"),
+            };
+            let mut total = 0;
+            for id in &stores {
+                let n = crate::services::journal::adopt(&*db, id, usize::from(batch))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+                if n > 0 || stores.len() == 1 {
+                    println!("{id}: {n} rows journaled");
+                }
+                total += n;
+            }
+            println!("{total} rows journaled in {} stores", stores.len());
+            Ok(())
         }
         Command::Seed(args) => tills_bench::seed_cli(&url, args).await,
         Command::Bench(args) => tills_bench::bench_cli(args).await,

@@ -37,7 +37,22 @@ pub mod kind {
     pub const SHIFT_CLOSE: &str = "shift_close";
     /// A sale of the legacy system, entered by the importer.
     pub const IMPORTED_SALE: &str = "imported_sale";
-    /// Every kind, for docs and tests.
+    /// A money row written before the journal existed, journaled afterwards by `tills journal
+    /// adopt`: this prefix and the kind of entry its own event writes (`adopted_sale` for any
+    /// sale; the content's `kind` says which). Its content is that kind's.
+    pub const ADOPTED_PREFIX: &str = "adopted_";
+
+    /// The kind of an adopted row's entry.
+    pub fn adopted(kind: &str) -> String {
+        format!("{ADOPTED_PREFIX}{kind}")
+    }
+
+    /// The kind whose content an entry of `kind` holds: itself, or an adopted row's own kind.
+    pub fn content_kind(kind: &str) -> &str {
+        kind.strip_prefix(ADOPTED_PREFIX).unwrap_or(kind)
+    }
+
+    /// Every kind an event writes, for docs and tests (and each of them adopted).
     pub const ALL: &[&str] = &[
         SALE,
         SALE_OFFLINE,
@@ -363,6 +378,15 @@ pub trait JournalSigner: Send + Sync {
     fn sign(&self, message: &[u8]) -> Vec<u8>;
 }
 
+/// A money row that no entry describes (see [`JournalRepo::journal_unjournaled`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unjournaled {
+    /// The kind of entry it lacks: "sale" for any sale.
+    pub kind: &'static str,
+    pub id: Id,
+    pub at: Timestamp,
+}
+
 /// Entries and closures recorded within `[from, to)`.
 #[derive(Debug, Clone, Default)]
 pub struct JournalRange {
@@ -385,8 +409,15 @@ pub trait JournalRepo {
     /// Each entry's content built again from the rows it describes as they are now: `None` when
     /// the row is gone (or the kind unknown).
     async fn journal_rebuild(&self, store: &StoreId, entries: &[JournalEntry]) -> Result<Vec<Option<String>>>;
-    /// Money rows that no entry describes: (the kind of entry missing, the row's id).
-    async fn journal_unjournaled(&self, store: &StoreId) -> Result<Vec<(String, Id)>>;
+    /// Money rows that no entry describes, oldest event first: the kind of entry missing ("sale"
+    /// for any sale), the row's id, and when its event happened.
+    async fn journal_unjournaled(&self, store: &StoreId) -> Result<Vec<Unjournaled>>;
+    /// Journals up to `limit` of the store's unjournaled rows (rows written before the journal
+    /// existed), oldest event first, each as an `adopted_…` entry holding the content its own
+    /// event would have written; in one transaction that holds the chain's head, so the store's
+    /// events wait for it (keep `limit` small) and two adoptions never journal a row twice.
+    /// Answers how many it journaled: 0 when none is left.
+    async fn journal_adopt(&self, store: &StoreId, limit: usize) -> Result<usize>;
     /// Seals the chain's head as it is now with a `day` closure.
     async fn journal_close_day(&self, store: &StoreId, signer: &dyn JournalSigner) -> Result<JournalClosure>;
 }
@@ -418,22 +449,37 @@ const MOVEMENT_ROW: &str = "SELECT id, shift_id, kind, amount, reason, created_b
      FROM cash_movements WHERE store_id = $1 AND id = $2";
 const SHIFT_ROW: &str = "SELECT id FROM shifts WHERE store_id = $1 AND id = $2";
 const RETURN_ROW_ID: &str = "SELECT id FROM returns WHERE store_id = $1 AND id = $2";
-const UNJOURNALED_SALES: &str = "SELECT s.id FROM sales s WHERE s.store_id = $1 AND NOT EXISTS (SELECT 1 FROM \
-     journal_entries j WHERE j.store_id = s.store_id AND j.ref_id = s.id AND j.kind <> 'void')";
-/// A sale imported as voided has no void entry: its imported entry is its history.
-const UNJOURNALED_VOIDS: &str = "SELECT s.id FROM sales s WHERE s.store_id = $1 AND s.status = 'voided' AND NOT EXISTS \
+// Money rows that no entry describes, each with the moment of its event. An adopted row's entry
+// (`adopted_…`) counts as the entry its own event would have written.
+const UNJOURNALED_SALES: &str = "SELECT s.id, s.sold_at FROM sales s WHERE s.store_id = $1 AND NOT EXISTS \
      (SELECT 1 FROM journal_entries j WHERE j.store_id = s.store_id AND j.ref_id = s.id \
-     AND j.kind IN ('void', 'imported_sale'))";
-const UNJOURNALED_REFUNDS: &str = "SELECT r.id FROM refunds r WHERE r.store_id = $1 AND NOT EXISTS (SELECT 1 FROM \
-     journal_entries j WHERE j.store_id = r.store_id AND j.ref_id = r.id)";
-const UNJOURNALED_RETURNS: &str = "SELECT r.id FROM returns r WHERE r.store_id = $1 AND NOT EXISTS (SELECT 1 FROM \
-     journal_entries j WHERE j.store_id = r.store_id AND j.ref_id = r.id)";
-const UNJOURNALED_MOVEMENTS: &str = "SELECT m.id FROM cash_movements m WHERE m.store_id = $1 AND NOT EXISTS (SELECT 1 \
-     FROM journal_entries j WHERE j.store_id = m.store_id AND j.ref_id = m.id)";
-const UNJOURNALED_OPENS: &str = "SELECT s.id FROM shifts s WHERE s.store_id = $1 AND NOT EXISTS (SELECT 1 FROM \
-     journal_entries j WHERE j.store_id = s.store_id AND j.ref_id = s.id AND j.kind = 'shift_open')";
-const UNJOURNALED_CLOSES: &str = "SELECT s.id FROM shifts s WHERE s.store_id = $1 AND s.status = 'closed' AND NOT EXISTS \
-     (SELECT 1 FROM journal_entries j WHERE j.store_id = s.store_id AND j.ref_id = s.id AND j.kind = 'shift_close')";
+     AND j.kind NOT IN ('void', 'adopted_void'))";
+/// A sale imported as voided has no void entry: its imported entry is its history.
+const UNJOURNALED_VOIDS: &str = "SELECT s.id, COALESCE(s.voided_at, s.sold_at) FROM sales s WHERE s.store_id = $1 \
+     AND s.status = 'voided' AND NOT EXISTS (SELECT 1 FROM journal_entries j WHERE j.store_id = s.store_id \
+     AND j.ref_id = s.id AND j.kind IN ('void', 'imported_sale', 'adopted_void'))";
+const UNJOURNALED_REFUNDS: &str = "SELECT r.id, r.created_at FROM refunds r WHERE r.store_id = $1 AND NOT EXISTS \
+     (SELECT 1 FROM journal_entries j WHERE j.store_id = r.store_id AND j.ref_id = r.id)";
+const UNJOURNALED_RETURNS: &str = "SELECT r.id, r.created_at FROM returns r WHERE r.store_id = $1 AND NOT EXISTS \
+     (SELECT 1 FROM journal_entries j WHERE j.store_id = r.store_id AND j.ref_id = r.id)";
+const UNJOURNALED_MOVEMENTS: &str = "SELECT m.id, m.created_at FROM cash_movements m WHERE m.store_id = $1 \
+     AND NOT EXISTS (SELECT 1 FROM journal_entries j WHERE j.store_id = m.store_id AND j.ref_id = m.id)";
+const UNJOURNALED_OPENS: &str = "SELECT s.id, s.opened_at FROM shifts s WHERE s.store_id = $1 AND NOT EXISTS \
+     (SELECT 1 FROM journal_entries j WHERE j.store_id = s.store_id AND j.ref_id = s.id \
+     AND j.kind IN ('shift_open', 'adopted_shift_open'))";
+const UNJOURNALED_CLOSES: &str = "SELECT s.id, COALESCE(s.closed_at, s.opened_at) FROM shifts s WHERE s.store_id = $1 \
+     AND s.status = 'closed' AND NOT EXISTS (SELECT 1 FROM journal_entries j WHERE j.store_id = s.store_id \
+     AND j.ref_id = s.id AND j.kind IN ('shift_close', 'adopted_shift_close'))";
+/// Each query above with the kind of entry its rows lack ("sale" for any sale).
+const UNJOURNALED: [(&str, &str); 7] = [
+    (kind::SALE, UNJOURNALED_SALES),
+    (kind::VOID, UNJOURNALED_VOIDS),
+    (kind::REFUND, UNJOURNALED_REFUNDS),
+    (kind::RETURN, UNJOURNALED_RETURNS),
+    (kind::CASH_MOVEMENT, UNJOURNALED_MOVEMENTS),
+    (kind::SHIFT_OPEN, UNJOURNALED_OPENS),
+    (kind::SHIFT_CLOSE, UNJOURNALED_CLOSES),
+];
 
 impl PgStore {
     /// Appends an entry in `tx` (the head stays locked until it ends).
@@ -545,15 +591,34 @@ macro_rules! impl_journal_repo {
                 Ok(c)
             }
 
+            /// Money rows without their entry, oldest event first (ties in a fixed order).
+            async fn unjournaled(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                store: &StoreId,
+            ) -> Result<Vec<Unjournaled>> {
+                let mut out = Vec::new();
+                for (kind, sql) in UNJOURNALED {
+                    let rows: Vec<(Id, Timestamp)> =
+                        sqlx::query_as(sql).bind(store.as_str()).fetch_all(&mut **tx).await?;
+                    out.extend(rows.into_iter().map(|(id, at)| Unjournaled { kind, id, at }));
+                }
+                // A sale before its void, a shift's opening before its close, at the same instant.
+                out.sort_by_key(|u| u.at);
+                Ok(out)
+            }
+
+            /// The content an entry of `kind` (an adopted one included) has for the row `id` as
+            /// it is now: `None` when the row is gone (or the kind unknown).
             async fn rebuild_one(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 store: &StoreId,
-                e: &JournalEntry,
+                kind: &str,
+                id: Id,
             ) -> Result<Option<Value>> {
-                let Some(id) = e.ref_id else { return Ok(None) };
-                Ok(match e.kind.as_str() {
+                let kind = kind::content_kind(kind);
+                Ok(match kind {
                     kind::SALE | kind::SALE_OFFLINE | kind::SALE_PRICE_OVERRIDE | kind::IMPORTED_SALE => {
-                        Self::load_sale(tx, store, id).await?.map(|s| sale_content(&s, e.kind == kind::IMPORTED_SALE))
+                        Self::load_sale(tx, store, id).await?.map(|s| sale_content(&s, kind == kind::IMPORTED_SALE))
                     }
                     kind::VOID => {
                         let row: Option<VoidRow> =
@@ -598,11 +663,7 @@ macro_rules! impl_journal_repo {
                             .await?;
                         match found {
                             Some(_) => Self::load_shift(tx, store, id).await?.map(|s| {
-                                if e.kind == kind::SHIFT_OPEN {
-                                    shift_open_content(&s)
-                                } else {
-                                    shift_close_content(&s)
-                                }
+                                if kind == kind::SHIFT_OPEN { shift_open_content(&s) } else { shift_close_content(&s) }
                             }),
                             None => None,
                         }
@@ -662,30 +723,41 @@ macro_rules! impl_journal_repo {
                 let mut tx = self.scoped(store, false).await?;
                 let mut out = Vec::with_capacity(entries.len());
                 for e in entries {
-                    out.push(Self::rebuild_one(&mut tx, store, e).await?.map(|v| canonical(&v)).transpose()?);
+                    let Some(id) = e.ref_id else {
+                        out.push(None);
+                        continue;
+                    };
+                    out.push(Self::rebuild_one(&mut tx, store, &e.kind, id).await?.map(|v| canonical(&v)).transpose()?);
                 }
                 tx.commit().await?;
                 Ok(out)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
-            async fn journal_unjournaled(&self, store: &StoreId) -> Result<Vec<(String, Id)>> {
+            async fn journal_unjournaled(&self, store: &StoreId) -> Result<Vec<Unjournaled>> {
                 let mut tx = self.scoped(store, false).await?;
-                let mut out = Vec::new();
-                for (what, sql) in [
-                    ("sale", UNJOURNALED_SALES),
-                    (kind::VOID, UNJOURNALED_VOIDS),
-                    (kind::REFUND, UNJOURNALED_REFUNDS),
-                    (kind::RETURN, UNJOURNALED_RETURNS),
-                    (kind::CASH_MOVEMENT, UNJOURNALED_MOVEMENTS),
-                    (kind::SHIFT_OPEN, UNJOURNALED_OPENS),
-                    (kind::SHIFT_CLOSE, UNJOURNALED_CLOSES),
-                ] {
-                    let ids: Vec<Id> = sqlx::query_scalar(sql).bind(store.as_str()).fetch_all(&mut *tx).await?;
-                    out.extend(ids.into_iter().map(|id| (what.to_owned(), id)));
-                }
+                let out = Self::unjournaled(&mut tx, store).await?;
                 tx.commit().await?;
                 Ok(out)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
+            async fn journal_adopt(&self, store: &StoreId, limit: usize) -> Result<usize> {
+                let mut tx = self.scoped(store, true).await?;
+                // The head first: the store's appends (and another adoption) wait from here on,
+                // so the rows listed next are still unjournaled when their entries are written.
+                sqlx::query(HOLD_HEAD).bind(store.as_str()).bind(&GENESIS[..]).execute(&mut *tx).await?;
+                let mut rows = Self::unjournaled(&mut tx, store).await?;
+                rows.truncate(limit);
+                let now = tills_domain::now();
+                for row in &rows {
+                    let content = Self::rebuild_one(&mut tx, store, row.kind, row.id)
+                        .await?
+                        .ok_or_else(|| StorageError::Other(format!("the {} {} is gone", row.kind, row.id)))?;
+                    Self::append_journal(&mut tx, store, &kind::adopted(row.kind), Some(row.id), &content, now).await?;
+                }
+                tx.commit().await?;
+                Ok(rows.len())
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]

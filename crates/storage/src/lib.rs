@@ -46,8 +46,8 @@ pub use import::{
     TillsChange, TrackedRow,
 };
 pub use journal::{
-    GENESIS, JournalClosure, JournalEntry, JournalRange, JournalRepo, JournalSigner, canonical, chain_hash,
-    closure_message, hex, kind as journal_kind,
+    GENESIS, JournalClosure, JournalEntry, JournalRange, JournalRepo, JournalSigner, Unjournaled, canonical,
+    chain_hash, closure_message, hex, kind as journal_kind,
 };
 pub use named::{NamedInput, NamedKind, NamedRecord, NamedRepo};
 pub use platform::{NewStore, PlatformAdminRecord, PlatformRepo, StoreRecord, StoreStatus};

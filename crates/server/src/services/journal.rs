@@ -242,14 +242,14 @@ pub async fn verify(
         }
     }
     if whole {
-        for (what, id) in db.journal_unjournaled(store).await? {
+        for row in db.journal_unjournaled(store).await? {
             problems.push(Problem {
                 kind: ProblemKind::MissingEntry,
                 seq: None,
-                entry_kind: Some(what.clone()),
-                ref_id: Some(id),
+                entry_kind: Some(row.kind.to_owned()),
+                ref_id: Some(row.id),
                 closure: None,
-                detail: format!("the {what} {} has no journal entry", id.simple()),
+                detail: format!("the {} {} has no journal entry", row.kind, row.id.simple()),
             });
         }
     }
@@ -265,6 +265,18 @@ pub async fn verify(
         first_problem: problems.first().cloned(),
         problems,
     })
+}
+
+/// Journals every row of the store written before the journal existed (`tills journal adopt`),
+/// `batch` rows a transaction, oldest first; answers how many.
+pub async fn adopt(db: &dyn Store, store: &StoreId, batch: usize) -> ServiceResult<usize> {
+    let mut total = 0;
+    loop {
+        match db.journal_adopt(store, batch).await? {
+            0 => return Ok(total),
+            n => total += n,
+        }
+    }
 }
 
 fn problem(kind: ProblemKind, e: &JournalEntry, detail: String) -> Problem {

@@ -191,7 +191,12 @@ async fn as_owner(app: &TestApp, statements: &[&str]) {
     match app.db.backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
-            for trigger in ["journal_entries_no_update", "journal_entries_no_delete", "journal_closures_no_update"] {
+            for trigger in [
+                "journal_entries_no_update",
+                "journal_entries_no_delete",
+                "journal_closures_no_update",
+                "journal_closures_no_delete",
+            ] {
                 pool.execute(sqlx::AssertSqlSafe(format!("DROP TRIGGER IF EXISTS {trigger}"))).await.unwrap();
             }
             pool.execute("PRAGMA foreign_keys = OFF").await.unwrap();
@@ -433,6 +438,88 @@ async fn the_export_verifies_with_the_auditors_script(app: TestApp) {
     assert!(ok, "{out}");
 }
 both_backends!(the_export_verifies_with_the_auditors_script);
+
+/// `tills journal adopt` with its arguments against the app's database.
+fn run_adopt(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tills"))
+        .args(["journal", "adopt", "--database-url", &app.db.url])
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run tills");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// A store that sold before the journal existed: its rows have no entries, and verification
+/// says so until `tills journal adopt` journals them, oldest first, after the entries written
+/// since; from then on they are covered like any other, and adopting again journals nothing.
+async fn rows_from_before_the_journal_are_adopted(app: TestApp) {
+    let s = shop(&app).await;
+    let events = every_event(&app, &s).await;
+    let rows = kinds(&app).await.len();
+    // The deployment before the journal's migration: no entry, closure or head.
+    as_owner(
+        &app,
+        &[
+            "DELETE FROM journal_closures WHERE store_id = 'till-a'",
+            "DELETE FROM journal_entries WHERE store_id = 'till-a'",
+            "DELETE FROM journal_heads WHERE store_id = 'till-a'",
+        ],
+    )
+    .await;
+    // The first event after the upgrade starts the chain.
+    app.post("/api/v1/shifts", &s.cashier, json!({"terminal": "t1", "openingFloat": 500})).await.expect(201);
+    let report = verify(&app, &s).await;
+    assert_eq!(report["intact"], false, "{report}");
+    let missing = report["problems"].as_array().unwrap();
+    assert_eq!(missing.len(), rows, "every row before the journal is named: {report}");
+    assert!(missing.iter().all(|p| p["kind"] == "missing_entry" && p["seq"].is_null()), "{report}");
+
+    let (ok, out) = run_adopt(&app, &["--store", "till-a", "--batch", "3"]);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("till-a: {rows} rows journaled")), "{out}");
+    let after = kinds(&app).await;
+    assert_eq!(after.len(), rows + 1);
+    assert_eq!(after[0], "shift_open");
+    assert!(after[1..].iter().all(|k| k.starts_with("adopted_")), "{after:?}");
+    let entries = app.store.journal_entries(&till_a(), &JournalRange::default(), 0, 100).await.unwrap();
+    // Oldest event first (the offline sale was sold before the shift opened); the Z last.
+    let at = |content: &str| {
+        let v: Value = serde_json::from_str(content).unwrap();
+        ["soldAt", "voidedAt", "at"].iter().find_map(|k| v[k].as_i64()).unwrap()
+    };
+    let times: Vec<i64> = entries[1..].iter().map(|e| at(&e.content)).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{after:?} at {times:?}");
+    assert_eq!(after.last().map(String::as_str), Some("adopted_shift_close"));
+    let sale = events["sale"].as_str().unwrap().replace('-', "");
+    let adopted_sale =
+        entries.iter().find(|e| e.ref_id.map(|id| id.simple().to_string()) == Some(sale.clone())).unwrap();
+    assert_eq!(adopted_sale.kind, "adopted_sale");
+    assert!(adopted_sale.content.contains("\"kind\":\"sale\""), "{}", adopted_sale.content);
+    let report = verify(&app, &s).await;
+    assert_eq!(report["intact"], true, "{report}");
+    assert_eq!(report["entries"], rows + 1, "{report}");
+
+    // Nothing is journaled twice, and every store can be adopted at once.
+    let (ok, out) = run_adopt(&app, &["--all-stores"]);
+    assert!(ok && out.contains("0 rows journaled in"), "{out}");
+    assert_eq!(kinds(&app).await.len(), rows + 1);
+
+    // An adopted row is covered from then on: changing it shows.
+    let cond = match app.db.backend {
+        Backend::Sqlite => format!("id = x'{sale}'"),
+        Backend::Postgres | Backend::Citus => format!("id = '{}'", events["sale"].as_str().unwrap()),
+    };
+    as_owner(&app, &[&format!("UPDATE sales SET total = total + 1 WHERE store_id = 'till-a' AND {cond}")]).await;
+    let report = verify(&app, &s).await;
+    assert_eq!(report["firstProblem"]["kind"], "changed_row", "{report}");
+    assert_eq!(report["firstProblem"]["entryKind"], "adopted_sale", "{report}");
+
+    let (ok, out) = run_adopt(&app, &["--store", "nowhere"]);
+    assert!(!ok && out.contains("no store nowhere"), "{out}");
+}
+both_backends!(rows_from_before_the_journal_are_adopted);
 
 /// Entries and closures are appended only: no role changes or deletes one through SQL (the
 /// server's role on PostgreSQL, the owner, SQLite's file), short of turning the triggers off.
