@@ -52,6 +52,11 @@ pub mod kind {
         kind.strip_prefix(ADOPTED_PREFIX).unwrap_or(kind)
     }
 
+    /// Whether an entry of `kind` records a sale (as sold).
+    pub fn is_sale(kind: &str) -> bool {
+        matches!(content_kind(kind), SALE | SALE_OFFLINE | SALE_PRICE_OVERRIDE | IMPORTED_SALE)
+    }
+
     /// Every kind an event writes, for docs and tests (and each of them adopted).
     pub const ALL: &[&str] = &[
         SALE,
@@ -470,6 +475,8 @@ const UNJOURNALED_OPENS: &str = "SELECT s.id, s.opened_at FROM shifts s WHERE s.
 const UNJOURNALED_CLOSES: &str = "SELECT s.id, COALESCE(s.closed_at, s.opened_at) FROM shifts s WHERE s.store_id = $1 \
      AND s.status = 'closed' AND NOT EXISTS (SELECT 1 FROM journal_entries j WHERE j.store_id = s.store_id \
      AND j.ref_id = s.id AND j.kind IN ('shift_close', 'adopted_shift_close'))";
+/// Sales read in one statement when entries are rebuilt (the ids are bound one by one).
+const REBUILD_CHUNK: usize = 1000;
 /// Each query above with the kind of entry its rows lack ("sale" for any sale).
 const UNJOURNALED: [(&str, &str); 7] = [
     (kind::SALE, UNJOURNALED_SALES),
@@ -617,7 +624,7 @@ macro_rules! impl_journal_repo {
             ) -> Result<Option<Value>> {
                 let kind = kind::content_kind(kind);
                 Ok(match kind {
-                    kind::SALE | kind::SALE_OFFLINE | kind::SALE_PRICE_OVERRIDE | kind::IMPORTED_SALE => {
+                    _ if kind::is_sale(kind) => {
                         Self::load_sale(tx, store, id).await?.map(|s| sale_content(&s, kind == kind::IMPORTED_SALE))
                     }
                     kind::VOID => {
@@ -721,13 +728,27 @@ macro_rules! impl_journal_repo {
             #[tracing::instrument(level = "debug", skip_all, fields(store = %store))]
             async fn journal_rebuild(&self, store: &StoreId, entries: &[JournalEntry]) -> Result<Vec<Option<String>>> {
                 let mut tx = self.scoped(store, false).await?;
+                // Most entries are sales: theirs are read together, a few statements a page
+                // (one sale's read is five), the other kinds one by one.
+                let sale_ids: Vec<Id> =
+                    entries.iter().filter(|e| kind::is_sale(&e.kind)).filter_map(|e| e.ref_id).collect();
+                let mut sales = std::collections::HashMap::with_capacity(sale_ids.len());
+                for chunk in sale_ids.chunks(REBUILD_CHUNK) {
+                    sales.extend(Self::load_sales_as_sold(&mut tx, store, chunk).await?);
+                }
                 let mut out = Vec::with_capacity(entries.len());
                 for e in entries {
                     let Some(id) = e.ref_id else {
                         out.push(None);
                         continue;
                     };
-                    out.push(Self::rebuild_one(&mut tx, store, &e.kind, id).await?.map(|v| canonical(&v)).transpose()?);
+                    let content = if kind::is_sale(&e.kind) {
+                        let imported = kind::content_kind(&e.kind) == kind::IMPORTED_SALE;
+                        sales.get(&id).map(|s| sale_content(s, imported))
+                    } else {
+                        Self::rebuild_one(&mut tx, store, &e.kind, id).await?
+                    };
+                    out.push(content.map(|v| canonical(&v)).transpose()?);
                 }
                 tx.commit().await?;
                 Ok(out)

@@ -336,14 +336,33 @@ impl SqliteStore {
 const INSERT_PAYMENT: &str = "INSERT INTO payments (store_id, id, sale_id, refund_id, method, amount, reference, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const TAKE_STOCK: &str = "UPDATE products SET stock_milli = stock_milli + $3 WHERE store_id = $1 AND id = $2";
-const SALE_COLUMNS_BY_ID: &str = "SELECT id, invoice_number, status, client_ref, customer_id, cashier_id, note, subtotal, \
-     discount_total, tax_total, total, paid, change, offline, sold_at, created_at, voided_at, shift_id FROM sales \
-     WHERE store_id = $1 AND id = $2";
+// A sale's header, its lines and its payments as read: one statement for one sale, and the same
+// columns for a list of sales (`load_sales_as_sold`). Macros, so that `concat!` can extend them.
+macro_rules! sale_columns {
+    () => {
+        "SELECT id, invoice_number, status, client_ref, customer_id, cashier_id, note, subtotal, discount_total, \
+         tax_total, total, paid, change, offline, sold_at, created_at, voided_at, shift_id FROM sales"
+    };
+}
+macro_rules! sale_line_columns {
+    () => {
+        "SELECT id, sale_id, position, product_id, name, barcode, unit_id, factor, quantity_milli, price, \
+         catalog_price, discount, tax_rate, tax, total FROM sale_lines"
+    };
+}
+macro_rules! payment_columns {
+    () => {
+        "SELECT id, sale_id, refund_id, method, amount, reference, created_at FROM payments"
+    };
+}
+const SALE_COLUMNS: &str = sale_columns!();
+const SALE_LINE_COLUMNS: &str = sale_line_columns!();
+const PAYMENT_COLUMNS: &str = payment_columns!();
+const SALE_COLUMNS_BY_ID: &str = concat!(sale_columns!(), " WHERE store_id = $1 AND id = $2");
 const SALE_BY_INVOICE: &str = "SELECT id FROM sales WHERE store_id = $1 AND invoice_number = $2";
-const SALE_LINES: &str = "SELECT id, sale_id, position, product_id, name, barcode, unit_id, factor, quantity_milli, price, \
-     catalog_price, discount, tax_rate, tax, total FROM sale_lines WHERE store_id = $1 AND sale_id = $2 ORDER BY position";
-const SALE_PAYMENTS: &str = "SELECT id, sale_id, refund_id, method, amount, reference, created_at FROM payments \
-     WHERE store_id = $1 AND sale_id = $2 ORDER BY created_at, id";
+const SALE_LINES: &str = concat!(sale_line_columns!(), " WHERE store_id = $1 AND sale_id = $2 ORDER BY position");
+const SALE_PAYMENTS: &str =
+    concat!(payment_columns!(), " WHERE store_id = $1 AND sale_id = $2 ORDER BY created_at, id");
 #[derive(sqlx::FromRow)]
 struct RefundRow {
     id: Id,
@@ -776,6 +795,58 @@ macro_rules! impl_sale_repo {
                     })
                     .collect();
                 Ok(Some(SaleRecord { header, lines, payments, refunds }))
+            }
+
+            /// Sales as they were sold — header, lines and payments, without their refunds (what
+            /// a sale's journal entry records) — three statements for any number of ids.
+            pub(crate) async fn load_sales_as_sold(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                store: &StoreId,
+                ids: &[Id],
+            ) -> Result<std::collections::HashMap<Id, SaleRecord>> {
+                if ids.is_empty() {
+                    return Ok(std::collections::HashMap::new());
+                }
+                // `<select> WHERE store_id = ? AND <column> IN (?, …) <order>`.
+                let query = |select: &str, column: &str, order: &str| {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(select);
+                    q.push(" WHERE store_id = ").push_bind(store.as_str().to_owned());
+                    q.push(format!(" AND {column} IN ("));
+                    let mut list = q.separated(", ");
+                    for id in ids {
+                        list.push_bind(*id);
+                    }
+                    q.push(") ").push(order);
+                    q
+                };
+                // Not prepared: a statement kept by the connection gets a plan for any store, and
+                // PostgreSQL's plan for an average store reads a big one's every sale to find a
+                // page of them (seen: 320 ms a statement instead of 1 ms); each list's length
+                // would also be a statement of its own.
+                let mut headers = query(SALE_COLUMNS, "id", "");
+                let headers: Vec<SaleHeader> = headers.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
+                let mut lines = query(SALE_LINE_COLUMNS, "sale_id", "ORDER BY sale_id, position");
+                let lines: Vec<SaleLineRecord> = lines.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
+                let mut payments = query(PAYMENT_COLUMNS, "sale_id", "ORDER BY created_at, id");
+                let payments: Vec<PaymentRecord> =
+                    payments.build_query_as().persistent(false).fetch_all(&mut **tx).await?;
+                let mut out: std::collections::HashMap<Id, SaleRecord> = headers
+                    .into_iter()
+                    .map(|header| {
+                        (header.id, SaleRecord { header, lines: Vec::new(), payments: Vec::new(), refunds: Vec::new() })
+                    })
+                    .collect();
+                for l in lines {
+                    if let Some(s) = out.get_mut(&l.sale_id) {
+                        s.lines.push(l);
+                    }
+                }
+                for p in payments.into_iter().filter(|p| p.refund_id.is_none()) {
+                    if let Some(s) = out.get_mut(&p.sale_id) {
+                        s.payments.push(p);
+                    }
+                }
+                Ok(out)
             }
 
             /// Claims `client_ref` for `resource`, or says who holds it.
