@@ -232,16 +232,22 @@ async fn seq_of(app: &TestApp, kind: &str) -> i64 {
     kinds(app).await.iter().position(|k| k == kind).unwrap() as i64 + 1
 }
 
-fn run_cli(app: &TestApp, args: &[&str]) -> (bool, String) {
+/// `tills` with `args` against the app's database (the journal key the app signs with).
+fn run_tills(app: &TestApp, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tills"))
-        .args(["journal", "verify", "--store", "till-a", "--database-url", &app.db.url])
         .args(args)
+        .args(["--database-url", &app.db.url])
         .env("TILLS_JOURNAL_KEY", JOURNAL_SEED)
         .env("RUST_LOG", "error")
         .output()
         .expect("run tills");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
+}
+
+/// `tills journal verify --store till-a` with more arguments.
+fn run_cli(app: &TestApp, args: &[&str]) -> (bool, String) {
+    run_tills(app, &[&["journal", "verify", "--store", "till-a"], args].concat())
 }
 
 async fn verification_names_each_kind_of_tampering(app: TestApp) {
@@ -439,16 +445,9 @@ async fn the_export_verifies_with_the_auditors_script(app: TestApp) {
 }
 both_backends!(the_export_verifies_with_the_auditors_script);
 
-/// `tills journal adopt` with its arguments against the app's database.
+/// `tills journal adopt` with its arguments.
 fn run_adopt(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tills"))
-        .args(["journal", "adopt", "--database-url", &app.db.url])
-        .args(args)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run tills");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    run_tills(app, &[&["journal", "adopt"], args].concat())
 }
 
 /// A store that sold before the journal existed: its rows have no entries, and verification
