@@ -219,6 +219,11 @@ pub fn sale_content(sale: &SaleRecord, imported: bool) -> Value {
     v
 }
 
+/// The content of a sale's entry of `kind` (an imported sale's, an adopted one's included).
+fn sale_entry_content(kind: &str, sale: &SaleRecord) -> Value {
+    sale_content(sale, kind::content_kind(kind) == kind::IMPORTED_SALE)
+}
+
 /// A void, as the voided sale's row records it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct VoidRow {
@@ -625,7 +630,7 @@ macro_rules! impl_journal_repo {
                 let kind = kind::content_kind(kind);
                 Ok(match kind {
                     _ if kind::is_sale(kind) => {
-                        Self::load_sale(tx, store, id).await?.map(|s| sale_content(&s, kind == kind::IMPORTED_SALE))
+                        Self::load_sales_as_sold(tx, store, &[id]).await?.get(&id).map(|s| sale_entry_content(kind, s))
                     }
                     kind::VOID => {
                         let row: Option<VoidRow> =
@@ -743,8 +748,7 @@ macro_rules! impl_journal_repo {
                         continue;
                     };
                     let content = if kind::is_sale(&e.kind) {
-                        let imported = kind::content_kind(&e.kind) == kind::IMPORTED_SALE;
-                        sales.get(&id).map(|s| sale_content(s, imported))
+                        sales.get(&id).map(|s| sale_entry_content(&e.kind, s))
                     } else {
                         Self::rebuild_one(&mut tx, store, &e.kind, id).await?
                     };

@@ -829,19 +829,14 @@ macro_rules! impl_sale_repo {
                 if ids.is_empty() {
                     return Ok(std::collections::HashMap::new());
                 }
-                let headers: Vec<SaleHeader> = sqlx::query_as(Self::SALES_IN)
-                    .bind(store.as_str())
-                    .bind(Self::id_list(ids))
-                    .fetch_all(&mut **tx)
-                    .await?;
-                let lines: Vec<SaleLineRecord> = sqlx::query_as(Self::SALE_LINES_IN)
-                    .bind(store.as_str())
-                    .bind(Self::id_list(ids))
-                    .fetch_all(&mut **tx)
-                    .await?;
+                let list = Self::id_list(ids);
+                let headers: Vec<SaleHeader> =
+                    sqlx::query_as(Self::SALES_IN).bind(store.as_str()).bind(&list).fetch_all(&mut **tx).await?;
+                let lines: Vec<SaleLineRecord> =
+                    sqlx::query_as(Self::SALE_LINES_IN).bind(store.as_str()).bind(&list).fetch_all(&mut **tx).await?;
                 let payments: Vec<PaymentRecord> = sqlx::query_as(Self::SALE_PAYMENTS_IN)
                     .bind(store.as_str())
-                    .bind(Self::id_list(ids))
+                    .bind(&list)
                     .fetch_all(&mut **tx)
                     .await?;
                 let mut out: std::collections::HashMap<Id, SaleRecord> = headers
